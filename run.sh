@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: set up, build, and run `tolk run` over input/ (extra arguments go to `tolk run`).
+# With no endpoint configured (tolk.toml, TOLK_ENDPOINT_BASE_URL or --endpoint) tolk runs on its
+# embedded small model, which it fetches on first use.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash scripts/setup.sh
+cargo build --release --locked
+# Until the run pipeline lands, the main job shows how every letter is read and cut.
+exec ./target/release/tolk chunk input/ --paragraphs "$@"

@@ -1,0 +1,187 @@
+//! The top: parse arguments, load configuration, run a command, map the outcome to an exit code
+//! (0 clean, 1 partial failure, 2 fatal). Errors are printed with their cause chain.
+
+use crate::chunk;
+use crate::cli::{ChunkArgs, Cli, Command};
+use crate::config::{self, Config};
+use crate::ingest;
+use anyhow::Context;
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Partial,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "tolk=debug,info",
+        _ => "tolk=trace,debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Load the configuration for this invocation.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("TOLK_"))
+        .collect();
+    let path = config::default_path(cli.config.as_deref());
+    Ok(config::load(path.as_deref(), &env, &cli.overrides())?)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Command::Chunk(args) => chunk_command(args, &config),
+    }
+}
+
+fn chunk_command(args: &ChunkArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let files = ingest::collect_inputs(&args.paths)?;
+    let cfg = config.chunk_config();
+    let mut failed = 0;
+    let mut json_docs = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for file in &files {
+        let doc = match ingest::read(file) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        for w in &doc.warnings {
+            eprintln!("warning: {w}");
+        }
+        let chunking = chunk::split(&doc, &cfg);
+        for w in &chunking.warnings {
+            eprintln!("warning: {w}");
+        }
+        if args.json {
+            let chunks: Vec<serde_json::Value> = chunking
+                .chunks
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "index": c.index,
+                        "lines": c.lines,
+                        "byte_range": c.byte_range,
+                        "tokens": c.tokens,
+                        "paragraphs": c.paragraphs,
+                        "text": c.text,
+                    })
+                })
+                .collect();
+            if files.len() == 1 && !args.paragraphs {
+                json_docs.push(serde_json::Value::Array(chunks));
+            } else {
+                let mut v =
+                    serde_json::json!({"doc_id": doc.id, "path": doc.path, "chunks": chunks});
+                if args.paragraphs {
+                    v["paragraphs"] = serde_json::to_value(&doc.paragraphs)?;
+                }
+                json_docs.push(v);
+            }
+            continue;
+        }
+        writeln!(
+            out,
+            "{}: {} lines, {} paragraphs, {} chunks (budget {} tokens, {})",
+            doc.id,
+            doc.line_count,
+            doc.paragraphs.len(),
+            chunking.chunks.len(),
+            cfg.max_tokens,
+            cfg.encoding.name()
+        )?;
+        if args.paragraphs {
+            for p in &doc.paragraphs {
+                writeln!(
+                    out,
+                    "  {:<5} {:<10} L{}-{}  {}",
+                    p.id,
+                    p.kind.as_str(),
+                    p.lines[0],
+                    p.lines[1],
+                    preview(&p.text, 80)
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "  {:>5}  {:<11} {:<13} {:>6}  {:<12} text",
+            "chunk", "lines", "bytes", "tokens", "paragraphs"
+        )?;
+        for c in &chunking.chunks {
+            let paras = match (c.paragraphs.first(), c.paragraphs.last()) {
+                (Some(a), Some(b)) if a != b => format!("{a}-{b}"),
+                (Some(a), _) => a.clone(),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "  {:>5}  {:<11} {:<13} {:>6}  {:<12} {}",
+                c.index,
+                format!("L{}-{}", c.lines[0], c.lines[1]),
+                format!("{}-{}", c.byte_range[0], c.byte_range[1]),
+                c.tokens,
+                paras,
+                preview(&c.text, 60)
+            )?;
+        }
+    }
+    if args.json {
+        let v = if json_docs.len() == 1 && files.len() == 1 && !args.paragraphs {
+            json_docs.pop().unwrap_or_default()
+        } else {
+            serde_json::Value::Array(json_docs)
+        };
+        serde_json::to_writer_pretty(&mut out, &v).context("writing JSON")?;
+        writeln!(out)?;
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} files could not be read", files.len());
+        return Ok(Outcome::Partial);
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The first `n` characters of `text` on one line.
+pub fn preview(text: &str, n: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let mut s: String = flat.chars().take(n).collect();
+    if flat.chars().count() > n {
+        s.push('…');
+    }
+    s
+}

@@ -1,0 +1,68 @@
+//! The command line (clap derive). Raw arguments only: turning them into a validated
+//! [`crate::config::Config`] is `config::load`'s job, through [`Cli::overrides`].
+
+use crate::chunk::TokenEncoding;
+use crate::config::Override;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tolk",
+    version,
+    about = "Dutch letters into grounded English: translation, summary and stance, traced to source lines",
+    long_about = None
+)]
+pub struct Cli {
+    /// Configuration file (default: ./tolk.toml when present).
+    #[arg(long, global = true, env = "TOLK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show how letters are cut into chunks and which source lines each chunk comes from.
+    Chunk(ChunkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChunkArgs {
+    /// Letters (.txt files) or folders of letters.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Token budget per chunk.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<usize>,
+    /// Tokenizer used to count tokens.
+    #[arg(long, value_enum)]
+    pub encoding: Option<TokenEncoding>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print the paragraphs (id, kind, lines, text).
+    #[arg(long)]
+    pub paragraphs: bool,
+}
+
+impl Cli {
+    /// The settings given as flags, highest in the configuration order.
+    pub fn overrides(&self) -> Vec<Override> {
+        let mut o = Vec::new();
+        match &self.command {
+            Command::Chunk(a) => {
+                if let Some(n) = a.max_tokens {
+                    o.push(Override::new("chunk", "max_tokens", n as i64));
+                }
+                if let Some(e) = a.encoding {
+                    o.push(Override::new("chunk", "encoding", e.name()));
+                }
+            }
+        }
+        o
+    }
+}

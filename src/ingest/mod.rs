@@ -1,0 +1,295 @@
+//! Ingest: a letter on disk becomes a [`Document`]: normalised text cut into typed paragraphs,
+//! with a map from every byte of that text back to the original line it came from.
+//!
+//! Invariants (checked by property tests): every original line that holds a letter or digit
+//! belongs to exactly one paragraph; a paragraph's letters and digits are exactly those of its
+//! original lines (markup such as `<sup>` aside); every byte of the normalised text maps to a
+//! line inside the file.
+
+mod decode;
+mod normalize;
+
+pub use decode::{Encoding, split_lines};
+pub use normalize::{HyphenJoin, hyphen_join};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A per-file problem. The run reports it with the file's name and goes on with the others.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty (no letters or digits in it)")]
+    Empty { path: PathBuf },
+    #[error("{path}: this looks like a binary file, not a text letter ({why})")]
+    Binary { path: PathBuf, why: String },
+    #[error("{path}: a folder with no .txt files in it")]
+    NoTextFiles { path: PathBuf },
+}
+
+/// What a paragraph is, as far as the layout of the letter tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Heading,
+    Body,
+    ListItem,
+    Footnote,
+    /// Address, subject and date lines of the letterhead, and letterhead debris.
+    Address,
+    Salutation,
+    /// Closing formula, names and functions of the signatories.
+    Signature,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Heading => "heading",
+            Kind::Body => "body",
+            Kind::ListItem => "list_item",
+            Kind::Footnote => "footnote",
+            Kind::Address => "address",
+            Kind::Salutation => "salutation",
+            Kind::Signature => "signature",
+        }
+    }
+}
+
+/// One paragraph of normalised text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paragraph {
+    /// `p1`, `p2`, ... in reading order.
+    pub id: String,
+    pub kind: Kind,
+    /// First and last original line (1-based, inclusive).
+    pub lines: [u32; 2],
+    /// The original lines exactly, as inclusive runs: a paragraph that a page break cut in two
+    /// has two runs, with the footnotes of that page between them.
+    pub spans: Vec<[u32; 2]>,
+    /// Byte range in [`Document::text`].
+    pub byte_range: [usize; 2],
+    pub text: String,
+}
+
+/// Normalised text position -> original line, as sorted runs.
+#[derive(Debug, Clone, Default)]
+pub struct LineMap {
+    /// (first byte of a run in the normalised text, its original line)
+    runs: Vec<(usize, u32)>,
+    len: usize,
+}
+
+impl LineMap {
+    pub(crate) fn new(runs: Vec<(usize, u32)>, len: usize) -> Self {
+        debug_assert!(runs.windows(2).all(|w| w[0].0 <= w[1].0));
+        LineMap { runs, len }
+    }
+
+    /// The original line of the byte at `offset`.
+    pub fn line_at(&self, offset: usize) -> Option<u32> {
+        if offset >= self.len {
+            return None;
+        }
+        let i = self.runs.partition_point(|&(start, _)| start <= offset);
+        i.checked_sub(1).map(|i| self.runs[i].1)
+    }
+
+    /// First and last original line of the bytes in `range` (inclusive line numbers). Lines only
+    /// reached by trailing separators still count: they are the lines the separators stand for.
+    pub fn lines_of(&self, range: std::ops::Range<usize>) -> Option<[u32; 2]> {
+        if range.start >= range.end || range.start >= self.len {
+            return None;
+        }
+        let end = range.end.min(self.len);
+        let first = self.runs.partition_point(|&(s, _)| s <= range.start) - 1;
+        let mut lo = u32::MAX;
+        let mut hi = 0;
+        for &(start, line) in &self.runs[first..] {
+            if start >= end {
+                break;
+            }
+            lo = lo.min(line);
+            hi = hi.max(line);
+        }
+        Some([lo, hi])
+    }
+}
+
+/// A letter, read and normalised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    /// The file stem: `2024-09-18-offlimits-advies-kabinetsstandpunt`.
+    pub id: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub encoding: Encoding,
+    /// Number of lines in the original file.
+    pub line_count: u32,
+    /// Paragraph texts joined by blank lines.
+    #[serde(skip)]
+    pub text: String,
+    pub paragraphs: Vec<Paragraph>,
+    #[serde(skip)]
+    pub line_map: LineMap,
+    #[serde(skip)]
+    pub original_lines: Vec<String>,
+    /// Things a reader should know (a file decoded as Windows-1252, for instance).
+    pub warnings: Vec<String>,
+}
+
+impl Document {
+    pub fn paragraph(&self, id: &str) -> Option<&Paragraph> {
+        self.paragraphs.iter().find(|p| p.id == id)
+    }
+
+    /// Original line `n` (1-based), as in the file.
+    pub fn original_line(&self, n: u32) -> Option<&str> {
+        self.original_lines
+            .get((n as usize).checked_sub(1)?)
+            .map(String::as_str)
+    }
+}
+
+/// sha256 of bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Read and normalise one letter.
+pub fn read(path: &Path) -> Result<Document, IngestError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => IngestError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => IngestError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    let id = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document".into());
+    from_bytes(&id, path, &bytes)
+}
+
+/// Normalise bytes as if read from `path`.
+pub fn from_bytes(id: &str, path: &Path, bytes: &[u8]) -> Result<Document, IngestError> {
+    let decoded = decode::decode(path, bytes)?;
+    let mut warnings = Vec::new();
+    if decoded.encoding == Encoding::Windows1252 {
+        warnings.push(format!(
+            "{}: not valid UTF-8; decoded as Windows-1252",
+            path.display()
+        ));
+    }
+    let lines = split_lines(&decoded.text);
+    let normalized = normalize::normalize(&lines);
+    Ok(Document {
+        id: id.to_owned(),
+        path: path.to_path_buf(),
+        sha256: sha256_hex(bytes),
+        encoding: decoded.encoding,
+        line_count: lines.len() as u32,
+        text: normalized.text,
+        paragraphs: normalized.paragraphs,
+        line_map: normalized.line_map,
+        original_lines: lines.iter().map(|s| (*s).to_owned()).collect(),
+        warnings,
+    })
+}
+
+/// The .txt files a user named: files as given, folders searched (recursively) for `*.txt`,
+/// sorted. A folder without any is an error naming the folder.
+pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = Vec::new();
+            walk_txt(input, &mut found).map_err(|e| IngestError::Io {
+                path: input.clone(),
+                source: e,
+            })?;
+            if found.is_empty() {
+                return Err(IngestError::NoTextFiles {
+                    path: input.clone(),
+                });
+            }
+            found.sort();
+            out.extend(found);
+        } else if input.exists() {
+            out.push(input.clone());
+        } else {
+            return Err(IngestError::NotFound {
+                path: input.clone(),
+            });
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+fn walk_txt(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk_txt(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        /// No input makes ingest panic, and whatever it accepts keeps the line map inside the file.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Ok(doc) = from_bytes("x", Path::new("x.txt"), &bytes) {
+                for p in &doc.paragraphs {
+                    prop_assert!(p.lines[0] >= 1 && p.lines[1] <= doc.line_count);
+                }
+                for i in 0..doc.text.len() {
+                    let l = doc.line_map.line_at(i).unwrap();
+                    prop_assert!(l >= 1 && l <= doc.line_count);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "[a-zA-Z0-9 \\-–.,:;()<>#\\[\\]■\n\r\t]{0,400}") {
+            let _ = from_bytes("x", Path::new("x.txt"), text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn line_map_lookups() {
+        let m = LineMap::new(vec![(0, 1), (5, 3), (9, 2)], 12);
+        assert_eq!(m.line_at(0), Some(1));
+        assert_eq!(m.line_at(4), Some(1));
+        assert_eq!(m.line_at(5), Some(3));
+        assert_eq!(m.line_at(11), Some(2));
+        assert_eq!(m.line_at(12), None);
+        assert_eq!(m.lines_of(3..7), Some([1, 3]));
+        assert_eq!(m.lines_of(6..12), Some([2, 3]));
+        assert_eq!(m.lines_of(6..6), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests, one binary: `cargo test` runs them all.
+mod cli_chunk;
+mod letters;
+pub mod support;
