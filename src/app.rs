@@ -5,6 +5,7 @@ use crate::chunk;
 use crate::cli::{ChunkArgs, Cli, Command};
 use crate::config::{self, Config};
 use crate::ingest;
+use crate::llm::{self, Provider};
 use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
@@ -58,7 +59,80 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = load_config(&cli)?;
     match &cli.command {
         Command::Chunk(args) => chunk_command(args, &config),
+        Command::Ping(_) => ping_command(&config),
+        Command::Models(_) => models_command(&config),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn ping_command(config: &Config) -> anyhow::Result<Outcome> {
+    let provider = llm::openai_from_config(&config.endpoint)?;
+    let endpoint = provider.info().endpoint;
+    let model = provider.info().model;
+    let client = llm::Client::new(
+        std::sync::Arc::new(provider),
+        llm::client_options(&config.endpoint, config.chunk.encoding),
+    );
+    let request = llm::ChatRequest {
+        messages: vec![
+            llm::Message::system("You are a connectivity check. Answer with JSON only."),
+            llm::Message::user(
+                "Reply with {\"ok\": true, \"word\": \"hallo\"} in English: translate the word.",
+            ),
+        ],
+        schema: Some(llm::SchemaSpec {
+            name: "ping".into(),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {"ok": {"type": "boolean"}, "word": {"type": "string"}},
+                "required": ["ok", "word"],
+                "additionalProperties": false
+            }),
+        }),
+        max_tokens: Some(64),
+        temperature: Some(config.endpoint.temperature),
+        seed: config.endpoint.seed,
+    };
+    let mode = config
+        .endpoint
+        .structured_output
+        .unwrap_or(crate::config::StructuredMode::JsonSchema);
+    let rt = runtime()?;
+    let started = std::time::Instant::now();
+    let result = rt.block_on(client.chat_json(&request));
+    let elapsed = started.elapsed();
+    println!("endpoint:  {endpoint}");
+    println!("requested: {model}");
+    match result {
+        Ok((completion, _)) => {
+            println!(
+                "resolved:  {}",
+                completion.model.as_deref().unwrap_or("(not reported)")
+            );
+            println!("latency:   {} ms", elapsed.as_millis());
+            println!("structured output ({}): ok", mode.as_str());
+            Ok(Outcome::Clean)
+        }
+        Err(e) => {
+            println!("latency:   {} ms", elapsed.as_millis());
+            Err(anyhow::Error::new(e).context(format!("ping {endpoint} failed")))
+        }
+    }
+}
+
+fn models_command(config: &Config) -> anyhow::Result<Outcome> {
+    let provider = llm::openai_from_config(&config.endpoint)?;
+    let rt = runtime()?;
+    let (ids, _) = rt.block_on(provider.models())?;
+    for id in ids {
+        println!("{id}");
+    }
+    Ok(Outcome::Clean)
 }
 
 fn chunk_command(args: &ChunkArgs, config: &Config) -> anyhow::Result<Outcome> {

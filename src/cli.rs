@@ -28,6 +28,32 @@ pub struct Cli {
 pub enum Command {
     /// Show how letters are cut into chunks and which source lines each chunk comes from.
     Chunk(ChunkArgs),
+    /// Send one small request to the endpoint: resolved model, latency, structured output.
+    Ping(EndpointArgs),
+    /// List the models the endpoint serves.
+    Models(EndpointArgs),
+}
+
+/// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
+#[derive(Debug, Args, Clone, Default)]
+pub struct EndpointArgs {
+    /// Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Model name to ask for.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+}
+
+impl EndpointArgs {
+    fn overrides(&self, o: &mut Vec<Override>) {
+        if let Some(u) = &self.endpoint {
+            o.push(Override::new("endpoint", "base_url", u.as_str()));
+        }
+        if let Some(m) = &self.model {
+            o.push(Override::new("endpoint", "model", m.as_str()));
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +88,7 @@ impl Cli {
                     o.push(Override::new("chunk", "encoding", e.name()));
                 }
             }
+            Command::Ping(e) | Command::Models(e) => e.overrides(&mut o),
         }
         o
     }

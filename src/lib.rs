@@ -14,3 +14,4 @@ pub mod chunk;
 pub mod cli;
 pub mod config;
 pub mod ingest;
+pub mod llm;
