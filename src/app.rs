@@ -2,10 +2,12 @@
 //! (0 clean, 1 partial failure, 2 fatal). Errors are printed with their cause chain.
 
 use crate::chunk;
-use crate::cli::{ChunkArgs, Cli, Command};
+use crate::cli::{ChunkArgs, Cli, Command, RunArgs};
 use crate::config::{self, Config};
 use crate::ingest;
 use crate::llm::{self, Provider};
+use crate::pipeline;
+use crate::tasks::Task;
 use anyhow::Context;
 use clap::Parser;
 use std::io::Write;
@@ -41,7 +43,7 @@ fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::progress::LogWriter)
         .with_target(false)
         .try_init();
 }
@@ -59,9 +61,156 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = load_config(&cli)?;
     match &cli.command {
         Command::Chunk(args) => chunk_command(args, &config),
+        Command::Run(args) => run_command(args, &config),
         Command::Ping(_) => ping_command(&config),
         Command::Models(_) => models_command(&config),
     }
+}
+
+/// Where the calls of a run go, from the configuration.
+pub fn endpoint_from_config(config: &Config) -> anyhow::Result<pipeline::Endpoint> {
+    let ep = &config.endpoint;
+    let options = llm::client_options(ep, config.chunk.encoding);
+    if ep.base_url.is_none() {
+        anyhow::bail!(
+            "no endpoint configured: set endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or --endpoint"
+        );
+    }
+    let provider = std::sync::Arc::new(llm::openai_from_config(ep)?);
+    let info = provider.info();
+    let check = provider.clone();
+    let preflight: std::sync::Arc<
+        dyn Fn() -> llm::BoxFuture<'static, Result<(), llm::LlmError>> + Send + Sync,
+    > = std::sync::Arc::new(move || {
+        let p = check.clone();
+        Box::pin(async move {
+            p.models().await.map(|_| ()).or_else(|e| match e {
+                llm::LlmError::Connect(_) | llm::LlmError::Timeout(_) => Err(e),
+                _ => Ok(()),
+            })
+        })
+    });
+    Ok(pipeline::Endpoint {
+        client: std::sync::Arc::new(llm::Client::new(provider, options)),
+        endpoint: info.endpoint,
+        model: info.model,
+        mode: ep
+            .structured_output
+            .unwrap_or(crate::config::StructuredMode::JsonSchema),
+        embedded: false,
+        prices: match (ep.price_input_per_mtok, ep.price_output_per_mtok) {
+            (Some(i), Some(o)) => Some((i, o)),
+            (Some(i), None) => Some((i, 0.0)),
+            (None, Some(o)) => Some((0.0, o)),
+            (None, None) => None,
+        },
+        preflight: Some(preflight),
+    })
+}
+
+/// Run options from the configuration and the run's flags.
+pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::RunOptions> {
+    let mut tasks = Vec::new();
+    for t in &config.run.tasks {
+        let task = Task::parse(t)
+            .ok_or_else(|| anyhow::anyhow!("unknown task {t:?} (translate, summary, stance)"))?;
+        if !tasks.contains(&task) {
+            tasks.push(task);
+        }
+    }
+    tasks.sort();
+    let inputs = if args.inputs.is_empty() {
+        vec![config.run.input.clone()]
+    } else {
+        args.inputs.clone()
+    };
+    let whole_doc_tokens = config
+        .endpoint
+        .context_tokens
+        .map(|c| (c as usize).saturating_sub(4000).max(1000))
+        .unwrap_or(12_000);
+    Ok(pipeline::RunOptions {
+        inputs,
+        out: config.run.out.clone(),
+        prompts: config.run.prompts.clone(),
+        tasks,
+        label: args.label.clone(),
+        refresh: args.refresh,
+        progress: !args.no_progress,
+        chunk: config.chunk_config(),
+        temperature: config.endpoint.temperature,
+        seed: config.endpoint.seed,
+        max_tokens: config.endpoint.max_tokens,
+        whole_doc_tokens,
+        constrain_quotes: false,
+    })
+}
+
+fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let opts = run_options(args, config)?;
+    let ep = endpoint_from_config(config)?;
+    if args.dry_run {
+        let (rows, failed) = pipeline::plan(&opts, &ep.endpoint, &ep.model, ep.mode)?;
+        let w = rows
+            .iter()
+            .map(|r| r.doc_id.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        println!(
+            "dry run: nothing is called. endpoint {}, model {}",
+            ep.endpoint, ep.model
+        );
+        println!(
+            "{:<w$}  {:<10} {:>6} {:>6} {:>7} {:>10} {:>10}",
+            "document", "task", "chunks", "calls", "cached", "est. in", "est. out"
+        );
+        let (mut calls, mut cached, mut tin, mut tout) = (0, 0, 0, 0);
+        for r in &rows {
+            println!(
+                "{:<w$}  {:<10} {:>6} {:>6} {:>7} {:>10} {:>10}",
+                r.doc_id, r.task, r.chunks, r.calls, r.cached, r.prompt_tokens, r.completion_tokens
+            );
+            calls += r.calls;
+            cached += r.cached;
+            tin += r.prompt_tokens;
+            tout += r.completion_tokens;
+        }
+        let cost = ep
+            .prices
+            .map(|(i, o)| {
+                format!(
+                    ", estimated cost ${:.4}",
+                    (tin as f64 * i + tout as f64 * o) / 1e6
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{} documents, {calls} calls ({cached} cached, {} to make), about {tin} prompt + {tout} completion tokens{cost}",
+            rows.iter()
+                .map(|r| &r.doc_id)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            calls - cached
+        );
+        for f in failed {
+            eprintln!(
+                "error: {}",
+                f.tasks.values().next().map(|s| s.as_str()).unwrap_or("")
+            );
+        }
+        return Ok(Outcome::Clean);
+    }
+    let rt = runtime()?;
+    let report = rt.block_on(pipeline::run(&opts, &ep))?;
+    let mut err = std::io::stderr();
+    pipeline::print_table(&report, &mut err)?;
+    println!("{}", report.run_dir.display());
+    Ok(if report.all_ok() {
+        Outcome::Clean
+    } else {
+        Outcome::Partial
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

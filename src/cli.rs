@@ -26,12 +26,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Translate, summarise and extract stance for every letter, grounded to source lines.
+    Run(RunArgs),
     /// Show how letters are cut into chunks and which source lines each chunk comes from.
     Chunk(ChunkArgs),
     /// Send one small request to the endpoint: resolved model, latency, structured output.
     Ping(EndpointArgs),
     /// List the models the endpoint serves.
     Models(EndpointArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Letters or folders (default: input/).
+    pub inputs: Vec<PathBuf>,
+    /// Output folder (runs/ and cache/ go inside).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// Tasks to run, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub tasks: Option<Vec<String>>,
+    /// A name for this run (for tolk diff and tolk runs).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Ignore the cache (answers are still written to it).
+    #[arg(long)]
+    pub refresh: bool,
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// No progress bars or progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
@@ -89,6 +120,22 @@ impl Cli {
                 }
             }
             Command::Ping(e) | Command::Models(e) => e.overrides(&mut o),
+            Command::Run(r) => {
+                r.endpoint.overrides(&mut o);
+                if let Some(out) = &r.out {
+                    o.push(Override::new("run", "out", out.display().to_string()));
+                }
+                if let Some(t) = &r.tasks {
+                    let list: Vec<toml::Value> = t
+                        .iter()
+                        .map(|s| toml::Value::String(s.trim().to_string()))
+                        .collect();
+                    o.push(Override::new("run", "tasks", toml::Value::Array(list)));
+                }
+                if let Some(n) = r.concurrency {
+                    o.push(Override::new("endpoint", "concurrency", n as i64));
+                }
+            }
         }
         o
     }

@@ -86,12 +86,33 @@ pub struct LineMap {
     /// (first byte of a run in the normalised text, its original line)
     runs: Vec<(usize, u32)>,
     len: usize,
+    /// line -> first byte of its run (lines without text have none)
+    starts: std::collections::BTreeMap<u32, usize>,
 }
 
 impl LineMap {
     pub(crate) fn new(runs: Vec<(usize, u32)>, len: usize) -> Self {
         debug_assert!(runs.windows(2).all(|w| w[0].0 <= w[1].0));
-        LineMap { runs, len }
+        let mut starts = std::collections::BTreeMap::new();
+        for &(start, line) in &runs {
+            starts.entry(line).or_insert(start);
+        }
+        LineMap { runs, len, starts }
+    }
+
+    /// Where original line `line` begins in the normalised text (None: a line without text).
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        self.starts.get(&line).copied()
+    }
+
+    /// The original lines whose text begins inside `range`, in line order. Each line with text
+    /// begins in exactly one place, so disjoint ranges give disjoint line sets.
+    pub fn lines_starting_in(&self, range: std::ops::Range<usize>) -> Vec<u32> {
+        self.starts
+            .iter()
+            .filter(|&(_, &s)| range.contains(&s))
+            .map(|(&l, _)| l)
+            .collect()
     }
 
     /// The original line of the byte at `offset`.

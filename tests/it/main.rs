@@ -2,4 +2,5 @@
 mod cli_chunk;
 mod client;
 mod letters;
+mod run;
 pub mod support;

@@ -60,6 +60,8 @@ pub struct FakeConfig {
     pub reject_json_schema: bool,
     /// Report this context size in /models and reject longer prompts with HTTP 400.
     pub context_tokens: Option<usize>,
+    /// Answer HTTP 400 to every chat request whose body contains this text.
+    pub fail_when_contains: Option<String>,
 }
 
 /// A request as the server saw it.
@@ -385,6 +387,14 @@ async fn respond(
             json!({"error": {"message": "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be 'text' or 'json_object' [type=literal_error, input_value='json_schema', input_type=str]", "type": "internal_server_error"}}),
         );
     }
+    if let Some(needle) = &config.fail_when_contains
+        && body.to_string().contains(needle.as_str())
+    {
+        return json_response(
+            400,
+            json!({"error": {"message": "This request is refused by the test server.", "type": "invalid_request_error"}}),
+        );
+    }
     if let Some(limit) = config.context_tokens {
         let chars: usize = body["messages"]
             .as_array()
@@ -493,13 +503,20 @@ pub fn answer(body: &Value) -> String {
                 .join("\n")
         })
         .unwrap_or_default();
-    let ctx = Ctx { model, user: &user };
+    let ctx = Ctx {
+        model,
+        user: &user,
+        paragraphs: source_paragraphs(&user),
+        quotes: std::cell::Cell::new(0),
+    };
     instance(&schema, &ctx, "").to_string()
 }
 
 struct Ctx<'a> {
     model: &'a str,
     user: &'a str,
+    paragraphs: Vec<(String, String)>,
+    quotes: std::cell::Cell<usize>,
 }
 
 /// The `[pN] text` paragraphs of the source in the prompt (tolk's prompt format).
@@ -529,13 +546,48 @@ fn words(s: &str, n: usize) -> String {
     s.split_whitespace().take(n).collect::<Vec<_>>().join(" ")
 }
 
-/// A value valid for `schema`, filled the way a model would fill tolk's fields.
+/// Sentences of the source with at least six words: what a model would quote.
+fn source_sentences(paras: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, t) in paras {
+        for s in t.split_inclusive(". ") {
+            let s = s.trim();
+            if s.split_whitespace().count() >= 6 {
+                out.push(words(s, 14));
+            }
+        }
+    }
+    out
+}
+
+/// A variant per model, so that two models' runs differ.
+fn variant(model: &str) -> usize {
+    model.bytes().map(|b| b as usize).sum::<usize>() % 3
+}
+
+/// A value valid for `schema`, filled the way a model would fill tolk's fields: translations
+/// are the Dutch marked with the model's name; quotes are real source sentences, except that
+/// every fifth is altered a little (a fuzzy match) and every seventh is invented (unverified).
 fn instance(schema: &Value, ctx: &Ctx, name: &str) -> Value {
     if let Some(c) = schema.get("const") {
         return c.clone();
     }
     if let Some(e) = schema["enum"].as_array() {
-        return e.first().cloned().unwrap_or(Value::Null);
+        if e.is_empty() {
+            return Value::Null;
+        }
+        // Stances vary with the model; other enums take their first value.
+        let pick = if name == "stance" {
+            variant(ctx.model) % e.len()
+        } else {
+            0
+        };
+        if name == "quote_nl" {
+            let k = ctx.quotes.get();
+            ctx.quotes.set(k + 1);
+            return e[k % e.len()].clone();
+        }
+        return e[pick].clone();
     }
     if let Some(any) = schema["anyOf"].as_array().or(schema["oneOf"].as_array()) {
         return any
@@ -564,28 +616,76 @@ fn instance(schema: &Value, ctx: &Ctx, name: &str) -> Value {
         }
         "array" => {
             let min = schema["minItems"].as_u64().unwrap_or(1).max(1) as usize;
+            let n = match name {
+                "evidence" => 2,
+                "key_points" | "notes" => min.max(3),
+                _ => min,
+            };
+            let n = schema["maxItems"].as_u64().map_or(n, |m| n.min(m as usize));
+            if name == "paragraphs" && schema["items"]["type"] == "string" {
+                // Free-form citations (the summary's reduce step): real ids, and one that is not.
+                let mut ids: Vec<Value> = ctx
+                    .paragraphs
+                    .iter()
+                    .take(2)
+                    .map(|(id, _)| json!(id))
+                    .collect();
+                if ids.is_empty() {
+                    ids.push(json!("p1"));
+                }
+                if ctx.quotes.get() == 0 {
+                    ids.push(json!("p9999"));
+                    ctx.quotes.set(1);
+                }
+                return Value::Array(ids);
+            }
             Value::Array(
-                (0..min)
+                (0..n)
                     .map(|_| instance(&schema["items"], ctx, name))
                     .collect(),
             )
         }
         "string" => {
-            let paras = source_paragraphs(ctx.user);
+            let is_para =
+                name.starts_with('p') && name[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+            if is_para && let Some((_, text)) = ctx.paragraphs.iter().find(|(id, _)| id == name) {
+                return Value::String(format!("[{}] {}", ctx.model, text));
+            }
+            let first = ctx
+                .paragraphs
+                .first()
+                .map(|p| words(&p.1, 8))
+                .unwrap_or_default();
             let s = match name {
-                _ if paras.is_empty() => format!("{name} by {}", ctx.model),
-                _ => format!("{} ({})", words(&paras[0].1, 8), ctx.model),
+                "quote_nl" => {
+                    let sentences = source_sentences(&ctx.paragraphs);
+                    let k = ctx.quotes.get();
+                    ctx.quotes.set(k + 1);
+                    if sentences.is_empty() {
+                        "Geen bron.".to_string()
+                    } else if k % 7 == 6 {
+                        "Dit citaat staat nergens in de brief en is verzonnen door het model."
+                            .to_string()
+                    } else if k % 5 == 4 {
+                        // Drop one word in the middle: still close to the source.
+                        let mut w: Vec<&str> =
+                            sentences[k % sentences.len()].split_whitespace().collect();
+                        let mid = w.len() / 2;
+                        w.remove(mid);
+                        w.join(" ")
+                    } else {
+                        sentences[k % sentences.len()].clone()
+                    }
+                }
+                "summary_en" => format!("Summary by {}: the letter says {first}.", ctx.model),
+                "date" => "18 september 2024".into(),
+                _ if ctx.paragraphs.is_empty() => format!("{name} by {}", ctx.model),
+                _ => format!("{name} ({}): {first}", ctx.model),
             };
             Value::String(s)
         }
         "integer" => json!(schema["minimum"].as_i64().unwrap_or(0)),
-        "number" => json!(
-            schema["minimum"]
-                .as_f64()
-                .unwrap_or(0.5)
-                .max(0.5)
-                .min(schema["maximum"].as_f64().unwrap_or(1.0))
-        ),
+        "number" => json!(0.5 + 0.1 * variant(ctx.model) as f64),
         "boolean" => Value::Bool(true),
         _ => Value::Null,
     }

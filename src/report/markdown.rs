@@ -1,0 +1,160 @@
+//! Markdown renderings of the task outputs. Every segment, key point and quote shows its source
+//! lines as `L12-15`; quotes say whether they were found (exact, fuzzy with its score) or not.
+
+use crate::ground::Match;
+use crate::tasks::stance::{Evidence, StanceOut};
+use crate::tasks::summary::SummaryOut;
+use crate::tasks::translate::TranslationOut;
+use std::fmt::Write;
+
+/// `L12-15`, or `L12` for one line.
+pub fn lines(r: [u32; 2]) -> String {
+    if r[0] == r[1] {
+        format!("L{}", r[0])
+    } else {
+        format!("L{}-{}", r[0], r[1])
+    }
+}
+
+fn header(
+    out: &mut String,
+    title: &str,
+    doc_id: &str,
+    path: &str,
+    model: &str,
+    warning: Option<&str>,
+) {
+    let _ = writeln!(out, "# {title}: {doc_id}\n");
+    let _ = writeln!(out, "Source: `{path}`  \nModel: {model}\n");
+    if let Some(w) = warning {
+        let _ = writeln!(out, "> **Note:** {w}\n");
+    }
+}
+
+pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Translation",
+        &t.doc_id,
+        &t.source.path,
+        &t.model,
+        warning,
+    );
+    for s in &t.segments {
+        let en =
+            s.en.as_deref()
+                .unwrap_or("*(not translated: the call for this part failed)*");
+        let tag = match s.kind {
+            crate::ingest::Kind::Body => String::new(),
+            k => format!(" *{}*", k.as_str().replace('_', " ")),
+        };
+        let _ = writeln!(out, "**{}** `{}`{tag}  ", lines(s.lines), s.id);
+        let _ = writeln!(out, "{}\n", en.replace('\n', "  \n"));
+    }
+    out
+}
+
+pub fn summary(s: &SummaryOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Summary",
+        &s.doc_id,
+        &s.source.path,
+        &s.model,
+        warning,
+    );
+    let _ = writeln!(out, "{}\n", s.summary_en);
+    let _ = writeln!(out, "## Key points\n");
+    for k in &s.key_points {
+        let refs: Vec<String> = k.lines.iter().map(|r| lines(*r)).collect();
+        let refs = if refs.is_empty() {
+            "no source cited".to_string()
+        } else {
+            refs.join(", ")
+        };
+        let _ = writeln!(out, "- {} ({refs})", k.text_en);
+    }
+    out
+}
+
+fn evidence(out: &mut String, e: &Evidence) {
+    let place = match (e.status, e.lines) {
+        (Match::Exact, Some(l)) => format!("{}, exact", lines(l)),
+        (Match::Fuzzy, Some(l)) => format!("{}, fuzzy {:.2}", lines(l), e.score),
+        _ => "**unverified: not found in the source**".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "  - «{}» ({place})  \n    *{}*",
+        e.quote_nl, e.quote_en
+    );
+}
+
+pub fn stance(s: &StanceOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Stance",
+        &s.doc_id,
+        &s.source.path,
+        &s.model,
+        warning,
+    );
+    let _ = writeln!(
+        out,
+        "- Authors: {}",
+        if s.author.is_empty() {
+            "(not stated)".into()
+        } else {
+            s.author.join("; ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- Addressees: {}",
+        if s.addressees.is_empty() {
+            "(not stated)".into()
+        } else {
+            s.addressees.join("; ")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- Date: {}",
+        s.date.as_deref().unwrap_or("(not stated)")
+    );
+    let _ = writeln!(out, "- Type: {}\n", s.doc_type.replace('_', " "));
+    let _ = writeln!(
+        out,
+        "## Overall: {} (confidence {:.2})\n",
+        s.overall.stance, s.overall.confidence
+    );
+    let _ = writeln!(out, "{}\n", s.overall.rationale_en);
+    for e in &s.overall.evidence {
+        evidence(&mut out, e);
+    }
+    let _ = writeln!(out, "\n## Topics\n");
+    let _ = writeln!(out, "| topic | stance | confidence |\n|---|---|---|");
+    for t in &s.topics {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} |",
+            t.label,
+            t.stance.replace('_', " "),
+            t.confidence
+        );
+    }
+    for t in s.topics.iter().filter(|t| t.stance != "not_addressed") {
+        let _ = writeln!(
+            out,
+            "\n### {}: {}\n\n{}\n",
+            t.label, t.stance, t.rationale_en
+        );
+        for e in &t.evidence {
+            evidence(&mut out, e);
+        }
+    }
+    out
+}

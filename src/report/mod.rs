@@ -1,0 +1,3 @@
+//! Reports: the readable Markdown beside every JSON output.
+
+pub mod markdown;

@@ -1,0 +1,179 @@
+//! Run folders: `OUT/runs/<run_id>/manifest.json` and one folder per document with the task
+//! outputs. A `run_id` sorts by time: UTC timestamp, model slug, short hash.
+
+use super::{StoreError, read_json};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The model asked for and the one that answered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ModelInfo {
+    pub requested: String,
+    pub resolved: Option<String>,
+    pub system_fingerprint: Option<String>,
+}
+
+/// Parameters that shaped the results.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Params {
+    pub temperature: f64,
+    pub seed: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub structured_output: String,
+    pub chunk_max_tokens: usize,
+    pub encoding: String,
+    pub tasks: Vec<String>,
+}
+
+/// One input document and how its tasks ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct InputEntry {
+    pub doc_id: String,
+    pub path: String,
+    pub sha256: String,
+    pub lines: u32,
+    /// task -> "ok" | "failed: <reason>"
+    pub tasks: BTreeMap<String, String>,
+    /// Key-point citations of paragraph ids that do not exist (dropped).
+    #[serde(default)]
+    pub dropped_citations: u32,
+    /// Quotes that could not be found in the source (kept, flagged unverified).
+    #[serde(default)]
+    pub unverified_quotes: u32,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Calls, tokens and money.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct UsageTotals {
+    /// Live calls answered (retries and repairs not counted: see `attempts`).
+    pub requests: u64,
+    /// HTTP attempts, retries and repairs included.
+    pub attempts: u64,
+    pub cache_hits: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost_usd: Option<f64>,
+}
+
+/// manifest.json
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Manifest {
+    pub run_id: String,
+    pub label: Option<String>,
+    pub created_at: String,
+    pub tolk_version: String,
+    /// Base URL only (never credentials), or "embedded".
+    pub endpoint: String,
+    /// Set for runs on the embedded small model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    pub model: ModelInfo,
+    pub params: Params,
+    /// name -> sha256 of the prompt files, the glossary and the topics.
+    pub prompts: BTreeMap<String, String>,
+    pub inputs: Vec<InputEntry>,
+    pub usage: UsageTotals,
+    pub duration_s: f64,
+    pub exit_status: i32,
+}
+
+/// A lower-case slug of a model name, for run ids and folder names.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    let out: String = out.chars().take(40).collect();
+    if out.is_empty() { "model".into() } else { out }
+}
+
+/// A new run id: `20261123T121314Z-gpt-4o-mini-1a2b3c`.
+pub fn new_run_id(now: time::OffsetDateTime, model: &str, salt: &str) -> String {
+    let stamp = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let hash = crate::ingest::sha256_hex(
+        format!("{stamp}{model}{salt}{}", now.unix_timestamp_nanos()).as_bytes(),
+    );
+    format!("{stamp}-{}-{}", slug(model), &hash[..6])
+}
+
+pub fn runs_dir(out: &Path) -> PathBuf {
+    out.join("runs")
+}
+
+pub fn run_dir(out: &Path, run_id: &str) -> PathBuf {
+    runs_dir(out).join(run_id)
+}
+
+/// Every run's manifest, newest first. Folders without a readable manifest are skipped.
+pub fn list_runs(out: &Path) -> Vec<Manifest> {
+    let mut v: Vec<Manifest> = std::fs::read_dir(runs_dir(out))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| read_json::<Manifest>(&e.path().join("manifest.json")).ok())
+        .collect();
+    v.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    v
+}
+
+/// Find a run by id, id prefix, label, or model name (the newest run of that model).
+pub fn resolve_run(out: &Path, what: &str) -> Result<Manifest, StoreError> {
+    let runs = list_runs(out);
+    if what == "latest" {
+        return runs.into_iter().next().ok_or_else(|| {
+            StoreError::NotFound(format!("no runs in {}", runs_dir(out).display()))
+        });
+    }
+    if let Some(m) = runs.iter().find(|m| m.run_id == what) {
+        return Ok(m.clone());
+    }
+    if let Some(m) = runs.iter().find(|m| m.label.as_deref() == Some(what)) {
+        return Ok(m.clone());
+    }
+    if let Some(m) = runs
+        .iter()
+        .find(|m| m.model.requested == what || m.model.resolved.as_deref() == Some(what))
+    {
+        return Ok(m.clone());
+    }
+    let prefixed: Vec<&Manifest> = runs.iter().filter(|m| m.run_id.starts_with(what)).collect();
+    match prefixed.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(StoreError::NotFound(format!(
+            "no run with id, label or model {what:?} in {} (tolk runs lists them)",
+            runs_dir(out).display()
+        ))),
+        _ => Err(StoreError::NotFound(format!(
+            "{what:?} matches {} runs; give more of the id",
+            prefixed.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time_and_name_the_model() {
+        let t1 = time::macros::datetime!(2026-11-23 12:13:14 UTC);
+        let t2 = time::macros::datetime!(2026-11-23 12:13:15 UTC);
+        let a = new_run_id(t1, "gpt-4o-mini", "x");
+        let b = new_run_id(t2, "Qwen/Qwen2.5 0.5B", "x");
+        assert!(a.starts_with("20261123T121314Z-gpt-4o-mini-"), "{a}");
+        assert!(b.starts_with("20261123T121315Z-qwen-qwen2.5-0.5b-"), "{b}");
+        assert!(a < b);
+    }
+}

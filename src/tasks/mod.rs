@@ -1,0 +1,309 @@
+//! Tasks: translate, summary, stance. Each turns a document and its chunks into calls (a
+//! rendered [`ChatRequest`] with a JSON Schema) and turns the validated answers into a typed,
+//! grounded result.
+//!
+//! The unit of translation is the [`Segment`]: a paragraph, or the part of a paragraph inside one
+//! chunk when a paragraph is longer than the budget. Segments of a document cover every original
+//! line that has text exactly once (a line belongs to the segment its text begins in).
+
+pub mod stance;
+pub mod summary;
+pub mod translate;
+
+use crate::chunk::{Chunk, TokenEncoding};
+use crate::ingest::{Document, Kind};
+use crate::llm::{BoxFuture, ChatRequest, LlmError, SchemaSpec};
+use crate::prompt::{PromptError, PromptSet};
+use serde::{Deserialize, Serialize};
+
+/// The three tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Translate,
+    Summary,
+    Stance,
+}
+
+impl Task {
+    pub const ALL: [Task; 3] = [Task::Translate, Task::Summary, Task::Stance];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Translate => "translate",
+            Task::Summary => "summary",
+            Task::Stance => "stance",
+        }
+    }
+
+    /// The output file stem.
+    pub fn file(self) -> &'static str {
+        match self {
+            Task::Translate => "translation",
+            Task::Summary => "summary",
+            Task::Stance => "stance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Task> {
+        match s.trim() {
+            "translate" | "translation" => Some(Task::Translate),
+            "summary" | "summarize" | "summarise" => Some(Task::Summary),
+            "stance" => Some(Task::Stance),
+            _ => None,
+        }
+    }
+}
+
+/// Why a task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("{what}: {source}")]
+    Llm {
+        what: String,
+        #[source]
+        source: LlmError,
+    },
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error("the endpoint cannot be reached: {0}")]
+    Unreachable(LlmError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One call a task needs.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    pub task: Task,
+    pub doc_id: String,
+    /// What this call is for, in messages: "chunk 2/5", "reduce".
+    pub what: String,
+    pub request: ChatRequest,
+}
+
+/// What a cached or live call gives back.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub value: serde_json::Value,
+    pub model: Option<String>,
+    pub cached: bool,
+}
+
+/// Runs calls (the pipeline's executor: cache first, then the endpoint).
+pub trait Caller: Send + Sync {
+    fn call(&self, spec: CallSpec) -> BoxFuture<'_, Result<Answer, TaskError>>;
+}
+
+/// What every task needs besides the document.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    pub prompts: PromptSet,
+    pub encoding: TokenEncoding,
+    pub temperature: f64,
+    pub seed: Option<u64>,
+    pub max_tokens: Option<u32>,
+    /// A document whose text is at most this many tokens gets whole-document calls (stance,
+    /// single-step summary); a longer one is handled per chunk and merged.
+    pub whole_doc_tokens: usize,
+    /// Constrain stance quotes to the source's own sentences (an enum in the schema), so that
+    /// every quote is exact by construction. For the embedded model, whose grammar enforces it.
+    pub constrain_quotes: bool,
+}
+
+impl TaskContext {
+    pub fn request(
+        &self,
+        messages: Vec<crate::llm::Message>,
+        name: &str,
+        schema: serde_json::Value,
+    ) -> ChatRequest {
+        ChatRequest {
+            messages,
+            schema: Some(SchemaSpec {
+                name: name.into(),
+                schema,
+            }),
+            max_tokens: self.max_tokens,
+            temperature: Some(self.temperature),
+            seed: self.seed,
+        }
+    }
+}
+
+/// A translation unit: a paragraph, or its part inside one chunk.
+#[derive(Debug, Clone, Serialize)]
+pub struct Segment {
+    /// The paragraph id (`p12`), or `p12.2` for the second part of a split paragraph.
+    pub id: String,
+    pub paragraph: String,
+    pub kind: Kind,
+    pub byte_range: [usize; 2],
+    /// First and last original line its text touches.
+    pub lines: [u32; 2],
+    /// The original lines it owns (those whose text begins in it), as runs; a paragraph cut by
+    /// a page break has two. Every line with text is owned by exactly one segment.
+    pub spans: Vec<[u32; 2]>,
+    pub text: String,
+}
+
+/// The segments of chunk `index` of `chunks`.
+pub fn segments(doc: &Document, chunks: &[Chunk], index: usize) -> Vec<Segment> {
+    let c = &chunks[index];
+    let mut out = Vec::new();
+    for p in &doc.paragraphs {
+        let a = p.byte_range[0].max(c.byte_range[0]);
+        let b = p.byte_range[1].min(c.byte_range[1]);
+        if a >= b {
+            continue;
+        }
+        let whole = a == p.byte_range[0] && b == p.byte_range[1];
+        let id = if whole {
+            p.id.clone()
+        } else {
+            let part = chunks[..index]
+                .iter()
+                .filter(|o| o.byte_range[0] < p.byte_range[1] && o.byte_range[1] > p.byte_range[0])
+                .count()
+                + 1;
+            format!("{}.{part}", p.id)
+        };
+        // Lines this segment owns: those whose text begins in it. A part that continues a line
+        // begun in the previous part owns none of it, so ownership is exactly once.
+        let owned = doc.line_map.lines_starting_in(a..b);
+        let mut spans: Vec<[u32; 2]> = Vec::new();
+        for &l in &owned {
+            match spans.last_mut() {
+                Some(s) if ((s[1] + 1)..l).all(|m| doc.line_map.line_start(m).is_none()) => {
+                    s[1] = l
+                }
+                _ => spans.push([l, l]),
+            }
+        }
+        let text = doc.text[a..b].trim();
+        let lead = doc.text[a..b].len() - doc.text[a..b].trim_start().len();
+        let touched = doc
+            .line_map
+            .lines_of((a + lead)..(a + lead + text.len()).max(a + lead + 1))
+            .unwrap_or(p.lines);
+        out.push(Segment {
+            id,
+            paragraph: p.id.clone(),
+            kind: p.kind,
+            byte_range: [a, b],
+            lines: touched,
+            spans,
+            text: text.to_string(),
+        });
+    }
+    out
+}
+
+/// Segments as the prompts see them.
+pub fn segments_json(segs: &[Segment]) -> serde_json::Value {
+    serde_json::Value::Array(
+        segs.iter()
+            .map(|s| serde_json::json!({"id": s.id, "kind": s.kind.as_str(), "text": s.text}))
+            .collect(),
+    )
+}
+
+/// The document as one unit (every paragraph whole), for whole-document calls.
+pub fn whole_document(doc: &Document) -> Vec<Segment> {
+    let chunk = Chunk {
+        index: 0,
+        lines: [1, doc.line_count.max(1)],
+        byte_range: [0, doc.text.len()],
+        tokens: 0,
+        paragraphs: doc.paragraphs.iter().map(|p| p.id.clone()).collect(),
+        text: doc.text.clone(),
+    };
+    segments(doc, std::slice::from_ref(&chunk), 0)
+}
+
+/// Where the output came from: the source file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Source {
+    pub path: String,
+    pub sha256: String,
+}
+
+impl Source {
+    pub fn of(doc: &Document) -> Source {
+        Source {
+            path: doc.path.display().to_string(),
+            sha256: doc.sha256.clone(),
+        }
+    }
+}
+
+/// Merge line ranges into sorted, non-overlapping, non-adjacent ranges.
+pub fn merge_ranges(mut ranges: Vec<[u32; 2]>) -> Vec<[u32; 2]> {
+    ranges.sort();
+    let mut out: Vec<[u32; 2]> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if r[0] <= last[1] + 1 => last[1] = last[1].max(r[1]),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{self, ChunkConfig};
+    use std::path::Path;
+
+    #[test]
+    fn segments_cover_every_line_once_even_when_paragraphs_are_split() {
+        let text = format!(
+            "Kop\n\n{}\n\n1 Voetnoot.\n",
+            "Een zin over de verordening die vrij lang is. ".repeat(40)
+        );
+        let doc = crate::ingest::from_bytes("d", Path::new("d.txt"), text.as_bytes()).unwrap();
+        let chunks = chunk::split(
+            &doc,
+            &ChunkConfig {
+                max_tokens: 120,
+                encoding: TokenEncoding::O200kBase,
+            },
+        )
+        .chunks;
+        assert!(chunks.len() > 3);
+        let mut seen = std::collections::BTreeMap::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for i in 0..chunks.len() {
+            for s in segments(&doc, &chunks, i) {
+                assert!(ids.insert(s.id.clone()), "unique id {}", s.id);
+                for span in &s.spans {
+                    for l in span[0]..=span[1] {
+                        if doc.line_map.line_start(l).is_some() {
+                            assert!(seen.insert(l, s.id.clone()).is_none(), "line {l} twice");
+                        }
+                    }
+                }
+            }
+        }
+        for l in 1..=doc.line_count {
+            assert_eq!(
+                seen.contains_key(&l),
+                doc.line_map.line_start(l).is_some(),
+                "line {l}"
+            );
+        }
+        assert!(
+            ids.iter().any(|i| i.contains('.')),
+            "a split paragraph has numbered parts: {ids:?}"
+        );
+    }
+
+    #[test]
+    fn ranges_merge() {
+        assert_eq!(
+            merge_ranges(vec![[5, 7], [1, 2], [3, 3], [9, 9]]),
+            vec![[1, 3], [5, 7], [9, 9]]
+        );
+    }
+}

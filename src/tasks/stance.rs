@@ -1,0 +1,466 @@
+//! Stance: authors, addressees, date and type of the document; the overall stance towards the EU
+//! regulation; and a stance on every topic of the fixed taxonomy (an object with one required
+//! property per topic, so none can be skipped), each with Dutch evidence quotes and English
+//! glosses. A letter longer than [`TaskContext::whole_doc_tokens`] is judged per chunk and the
+//! parts are merged by fixed rules. Every quote is grounded against the source
+//! ([`crate::ground`]): exact, fuzzy with a score, or unverified (kept and flagged).
+
+use super::{
+    CallSpec, Caller, Segment, Source, Task, TaskContext, TaskError, segments, segments_json,
+    whole_document,
+};
+use crate::chunk::Chunk;
+use crate::ground::{self, Match};
+use crate::ingest::Document;
+use crate::prompt::Topic;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const OVERALL: &[&str] = &["support", "oppose", "mixed", "neutral"];
+pub const TOPIC_STANCES: &[&str] = &["support", "oppose", "mixed", "neutral", "not_addressed"];
+pub const DOC_TYPES: &[&str] = &[
+    "letter",
+    "parliamentary_letter",
+    "advice",
+    "reply",
+    "position_paper",
+    "other",
+];
+
+/// A quote and where it is in the source.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Evidence {
+    pub quote_nl: String,
+    pub quote_en: String,
+    /// Original lines (1-based, inclusive); null when unverified.
+    pub lines: Option<[u32; 2]>,
+    #[serde(rename = "match")]
+    pub status: Match,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Overall {
+    pub stance: String,
+    pub confidence: f64,
+    pub rationale_en: String,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TopicOut {
+    pub topic: String,
+    pub label: String,
+    pub stance: String,
+    pub confidence: f64,
+    pub rationale_en: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// stance.json
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StanceOut {
+    pub doc_id: String,
+    pub source: Source,
+    pub model: String,
+    pub author: Vec<String>,
+    pub addressees: Vec<String>,
+    pub date: Option<String>,
+    pub doc_type: String,
+    pub overall: Overall,
+    pub topics: Vec<TopicOut>,
+}
+
+fn evidence_schema(choices: Option<&[String]>) -> Value {
+    let quote = match choices {
+        Some(c) if !c.is_empty() => json!({"enum": c}),
+        _ => json!({"type": "string"}),
+    };
+    json!({
+        "type": "object",
+        "properties": {"quote_nl": quote, "quote_en": {"type": "string"}},
+        "required": ["quote_nl", "quote_en"],
+        "additionalProperties": false
+    })
+}
+
+/// The reply schema. With `choices`, quotes must be one of those source sentences.
+pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
+    let ev = evidence_schema(choices);
+    let topic_schema = json!({
+        "type": "object",
+        "properties": {
+            "stance": {"enum": TOPIC_STANCES},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "rationale_en": {"type": "string"},
+            "evidence": {"type": "array", "items": ev}
+        },
+        "required": ["stance", "confidence", "rationale_en", "evidence"],
+        "additionalProperties": false
+    });
+    let props: serde_json::Map<String, Value> = topics
+        .iter()
+        .map(|t| (t.id.clone(), topic_schema.clone()))
+        .collect();
+    let ids: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
+    json!({
+        "title": "tolk.stance",
+        "type": "object",
+        "properties": {
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "addressees": {"type": "array", "items": {"type": "string"}},
+            "date": {"type": ["string", "null"]},
+            "doc_type": {"enum": DOC_TYPES},
+            "overall": {
+                "type": "object",
+                "properties": {
+                    "stance": {"enum": OVERALL},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                    "rationale_en": {"type": "string"},
+                    "evidence": {"type": "array", "items": ev}
+                },
+                "required": ["stance", "confidence", "rationale_en", "evidence"],
+                "additionalProperties": false
+            },
+            "topics": {
+                "type": "object",
+                "properties": props,
+                "required": ids,
+                "additionalProperties": false
+            }
+        },
+        "required": ["authors", "addressees", "date", "doc_type", "overall", "topics"],
+        "additionalProperties": false
+    })
+}
+
+/// The sentences of some segments, for quote-constrained schemas.
+pub fn sentences(segs: &[Segment]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in segs {
+        let text = s.text.replace('\n', " ");
+        let mut start = 0;
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            let next_upper = chars
+                .get(k + 2)
+                .is_some_and(|&(_, n)| n.is_uppercase() || n == '«' || n == '"' || n == '(')
+                && chars.get(k + 1).is_some_and(|&(_, n)| n == ' ');
+            if matches!(c, '.' | '!' | '?') && next_upper {
+                out.push(text[start..=i].trim().to_string());
+                start = i + 1;
+            }
+        }
+        out.push(text[start..].trim().to_string());
+    }
+    out.retain(|s| s.split_whitespace().count() >= 4);
+    out.dedup();
+    out
+}
+
+/// The calls: one for the whole letter, or one per chunk when it is too long.
+pub fn calls(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+) -> Result<Vec<CallSpec>, TaskError> {
+    let total: usize = chunks.iter().map(|c| c.tokens).sum();
+    let parts: Vec<Vec<Segment>> = if total <= ctx.whole_doc_tokens || chunks.len() <= 1 {
+        vec![whole_document(doc)]
+    } else {
+        (0..chunks.len())
+            .map(|i| segments(doc, chunks, i))
+            .collect()
+    };
+    let n = parts.len();
+    let mut out = Vec::new();
+    for (i, segs) in parts.iter().enumerate() {
+        let text: String = segs
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let vars = json!({
+            "doc": {"id": doc.id},
+            "part": i + 1,
+            "parts": n,
+            "topics": ctx.prompts.topics,
+            "glossary": ctx.prompts.glossary_for(&text),
+            "segments": segments_json(segs),
+        });
+        let messages = ctx.prompts.render("stance", &vars)?;
+        let choices = ctx.constrain_quotes.then(|| sentences(segs));
+        let request = ctx.request(
+            messages,
+            "stance",
+            schema(&ctx.prompts.topics, choices.as_deref()),
+        );
+        out.push(CallSpec {
+            task: Task::Stance,
+            doc_id: doc.id.clone(),
+            what: if n == 1 {
+                "letter".into()
+            } else {
+                format!("part {}/{n}", i + 1)
+            },
+            request,
+        });
+    }
+    Ok(out)
+}
+
+/// Combine the stances of several parts: the parts that address a topic decide; agreement keeps
+/// the stance, support against opposition (or any mixed part) is mixed, neutral parts yield to
+/// those that take a side.
+pub fn combine(stances: &[(String, f64)], none: &str) -> (String, f64) {
+    let addressed: Vec<&(String, f64)> = stances
+        .iter()
+        .filter(|(s, _)| s != "not_addressed")
+        .collect();
+    if addressed.is_empty() {
+        return (
+            none.to_string(),
+            stances.iter().map(|x| x.1).fold(0.0, f64::max),
+        );
+    }
+    let conf = addressed.iter().map(|x| x.1).sum::<f64>() / addressed.len() as f64;
+    let sided: Vec<&str> = addressed
+        .iter()
+        .map(|x| x.0.as_str())
+        .filter(|s| *s != "neutral")
+        .collect();
+    let stance = if sided.is_empty() {
+        "neutral"
+    } else if sided.contains(&"mixed") || (sided.contains(&"support") && sided.contains(&"oppose"))
+    {
+        "mixed"
+    } else {
+        sided[0]
+    };
+    (stance.to_string(), (conf * 1000.0).round() / 1000.0)
+}
+
+fn ground_all(
+    doc: &Document,
+    hay: &ground::Haystack,
+    list: &Value,
+    unverified: &mut u32,
+) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for e in list.as_array().into_iter().flatten() {
+        let quote = e["quote_nl"].as_str().unwrap_or("").trim().to_string();
+        if quote.is_empty() {
+            continue;
+        }
+        let g = ground::locate_in(doc, hay, &quote);
+        if g.status == Match::Unverified {
+            *unverified += 1;
+        }
+        if out.iter().any(|x: &Evidence| x.quote_nl == quote) {
+            continue;
+        }
+        out.push(Evidence {
+            quote_nl: quote,
+            quote_en: e["quote_en"].as_str().unwrap_or("").trim().to_string(),
+            lines: g.lines,
+            status: g.status,
+            score: g.score,
+        });
+    }
+    out
+}
+
+fn dedup_names(values: &[&Value], key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        for n in v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let n = n.trim();
+            if !n.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(n)) {
+                out.push(n.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Merge the answers of one or more parts into the output, grounding every quote.
+pub fn assemble(
+    doc: &Document,
+    parts: &[Value],
+    topics: &[Topic],
+    model: &str,
+) -> (StanceOut, u32) {
+    let hay = ground::Haystack::new(doc);
+    let mut unverified = 0;
+    let refs: Vec<&Value> = parts.iter().collect();
+    let rationale = |items: Vec<(usize, &str)>| -> String {
+        if items.len() == 1 {
+            return items[0].1.trim().to_string();
+        }
+        items
+            .iter()
+            .map(|(i, r)| format!("Part {}: {}", i + 1, r.trim()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let overall_stances: Vec<(String, f64)> = parts
+        .iter()
+        .map(|p| {
+            (
+                p["overall"]["stance"]
+                    .as_str()
+                    .unwrap_or("neutral")
+                    .to_string(),
+                p["overall"]["confidence"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let (stance, confidence) = combine(&overall_stances, "neutral");
+    let mut evidence = Vec::new();
+    for p in parts {
+        evidence.extend(ground_all(
+            doc,
+            &hay,
+            &p["overall"]["evidence"],
+            &mut unverified,
+        ));
+    }
+    let overall = Overall {
+        stance,
+        confidence,
+        rationale_en: rationale(
+            parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i, p["overall"]["rationale_en"].as_str().unwrap_or("")))
+                .collect(),
+        ),
+        evidence,
+    };
+    let mut topic_out = Vec::new();
+    for t in topics {
+        let per: Vec<&Value> = parts.iter().map(|p| &p["topics"][&t.id]).collect();
+        let stances: Vec<(String, f64)> = per
+            .iter()
+            .map(|v| {
+                (
+                    v["stance"].as_str().unwrap_or("not_addressed").to_string(),
+                    v["confidence"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        let (stance, confidence) = combine(&stances, "not_addressed");
+        let mut evidence = Vec::new();
+        let mut reasons = Vec::new();
+        for (i, v) in per.iter().enumerate() {
+            evidence.extend(ground_all(doc, &hay, &v["evidence"], &mut unverified));
+            let addressed = v["stance"].as_str() != Some("not_addressed") || per.len() == 1;
+            if addressed && let Some(r) = v["rationale_en"].as_str() {
+                reasons.push((i, r));
+            }
+        }
+        topic_out.push(TopicOut {
+            topic: t.id.clone(),
+            label: t.label.clone(),
+            stance,
+            confidence,
+            rationale_en: rationale(reasons),
+            evidence,
+        });
+    }
+    let date = parts
+        .iter()
+        .find_map(|p| p["date"].as_str().map(str::to_string))
+        .filter(|d| !d.trim().is_empty());
+    let out = StanceOut {
+        doc_id: doc.id.clone(),
+        source: Source::of(doc),
+        model: model.to_string(),
+        author: dedup_names(&refs, "authors"),
+        addressees: dedup_names(&refs, "addressees"),
+        date,
+        doc_type: parts
+            .first()
+            .and_then(|p| p["doc_type"].as_str())
+            .unwrap_or("other")
+            .to_string(),
+        overall,
+        topics: topic_out,
+    };
+    (out, unverified)
+}
+
+/// Extract the stance of a document.
+pub async fn run(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+    caller: &dyn Caller,
+) -> Result<(StanceOut, u32), TaskError> {
+    let specs = calls(doc, chunks, ctx)?;
+    let answers = futures::future::join_all(specs.iter().map(|s| caller.call(s.clone()))).await;
+    let mut values = Vec::new();
+    let mut failures = Vec::new();
+    let mut model = None;
+    for (spec, a) in specs.iter().zip(answers) {
+        match a {
+            Ok(a) => {
+                model = model.or(a.model);
+                values.push(a.value);
+            }
+            Err(e) => failures.push(format!("{}: {e}", spec.what)),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(TaskError::Other(failures.join("; ")));
+    }
+    Ok(assemble(
+        doc,
+        &values,
+        &ctx.prompts.topics,
+        &model.unwrap_or_default(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combining_parts() {
+        let s = |v: &[(&str, f64)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), *b))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            combine(&s(&[("support", 0.8), ("support", 0.6)]), "x").0,
+            "support"
+        );
+        assert_eq!(
+            combine(&s(&[("support", 0.8), ("oppose", 0.6)]), "x").0,
+            "mixed"
+        );
+        assert_eq!(
+            combine(&s(&[("neutral", 0.8), ("oppose", 0.6)]), "x").0,
+            "oppose"
+        );
+        assert_eq!(
+            combine(
+                &s(&[("not_addressed", 0.9), ("not_addressed", 0.9)]),
+                "not_addressed"
+            )
+            .0,
+            "not_addressed"
+        );
+        assert_eq!(
+            combine(&s(&[("not_addressed", 0.9), ("neutral", 0.4)]), "x"),
+            ("neutral".into(), 0.4)
+        );
+    }
+}

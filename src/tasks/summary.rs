@@ -1,0 +1,265 @@
+//! Summary: map-reduce. Notes per chunk (each citing paragraph ids of that chunk, an enum in the
+//! schema), then one document summary of at most 200 words with 3-7 key points citing paragraph
+//! ids, which tolk turns into line ranges. A letter that fits one chunk goes straight to the
+//! reduce step with its source. Cited ids that do not exist are dropped and counted.
+
+use super::{
+    CallSpec, Caller, Source, Task, TaskContext, TaskError, merge_ranges, segments, segments_json,
+    whole_document,
+};
+use crate::chunk::Chunk;
+use crate::ingest::Document;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const MAX_WORDS: usize = 200;
+pub const MIN_POINTS: usize = 3;
+pub const MAX_POINTS: usize = 7;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyPoint {
+    pub text_en: String,
+    /// Line ranges of the cited paragraphs, merged.
+    pub lines: Vec<[u32; 2]>,
+    /// The paragraph ids cited (those that exist).
+    #[serde(default)]
+    pub paragraphs: Vec<String>,
+}
+
+/// summary.json
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SummaryOut {
+    pub doc_id: String,
+    pub source: Source,
+    pub model: String,
+    pub summary_en: String,
+    pub key_points: Vec<KeyPoint>,
+}
+
+/// Result details the manifest records.
+#[derive(Debug, Clone, Default)]
+pub struct SummaryNotes {
+    pub dropped_citations: u32,
+    pub warnings: Vec<String>,
+}
+
+pub fn map_schema(ids: &[String]) -> Value {
+    json!({
+        "title": "tolk.summary_notes",
+        "type": "object",
+        "properties": {
+            "notes": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 8,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text_en": {"type": "string"},
+                        "paragraphs": {"type": "array", "minItems": 1, "items": {"enum": ids}}
+                    },
+                    "required": ["text_en", "paragraphs"],
+                    "additionalProperties": false
+                }
+            }
+        },
+        "required": ["notes"],
+        "additionalProperties": false
+    })
+}
+
+pub fn reduce_schema() -> Value {
+    json!({
+        "title": "tolk.summary",
+        "type": "object",
+        "properties": {
+            "summary_en": {"type": "string"},
+            "key_points": {
+                "type": "array",
+                "minItems": MIN_POINTS,
+                "maxItems": MAX_POINTS,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "text_en": {"type": "string"},
+                        "paragraphs": {"type": "array", "items": {"type": "string"}}
+                    },
+                    "required": ["text_en", "paragraphs"],
+                    "additionalProperties": false
+                }
+            }
+        },
+        "required": ["summary_en", "key_points"],
+        "additionalProperties": false
+    })
+}
+
+/// The map calls (none when the letter fits one chunk).
+pub fn map_calls(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+) -> Result<Vec<CallSpec>, TaskError> {
+    if chunks.len() <= 1 {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        let segs = segments(doc, chunks, i);
+        let ids: Vec<String> = c.paragraphs.clone();
+        let vars = json!({
+            "doc": {"id": doc.id},
+            "part": i + 1,
+            "parts": chunks.len(),
+            "glossary": ctx.prompts.glossary_for(&c.text),
+            "segments": segments_json(&segs),
+        });
+        let messages = ctx.prompts.render("summary_map", &vars)?;
+        out.push(CallSpec {
+            task: Task::Summary,
+            doc_id: doc.id.clone(),
+            what: format!("notes {}/{}", i + 1, chunks.len()),
+            request: ctx.request(messages, "summary_notes", map_schema(&ids)),
+        });
+    }
+    Ok(out)
+}
+
+/// The reduce call, from the map answers (or from the source when there was no map step).
+pub fn reduce_call(
+    doc: &Document,
+    chunks: &[Chunk],
+    notes: &[Value],
+    ctx: &TaskContext,
+) -> Result<CallSpec, TaskError> {
+    let mut note_list = Vec::new();
+    for v in notes {
+        for n in v["notes"].as_array().into_iter().flatten() {
+            note_list.push(json!({"text_en": n["text_en"], "paragraphs": n["paragraphs"]}));
+        }
+    }
+    let segs = if chunks.len() <= 1 {
+        whole_document(doc)
+    } else {
+        Vec::new()
+    };
+    let vars = json!({
+        "doc": {"id": doc.id},
+        "max_words": MAX_WORDS,
+        "min_points": MIN_POINTS,
+        "max_points": MAX_POINTS,
+        "glossary": ctx.prompts.glossary_for(if chunks.len() <= 1 { &doc.text } else { "" }),
+        "notes": note_list,
+        "segments": segments_json(&segs),
+    });
+    let messages = ctx.prompts.render("summary_reduce", &vars)?;
+    Ok(CallSpec {
+        task: Task::Summary,
+        doc_id: doc.id.clone(),
+        what: "summary".into(),
+        request: ctx.request(messages, "summary", reduce_schema()),
+    })
+}
+
+/// Cut a summary to at most `max` words, at the last sentence end that fits when there is one.
+pub fn limit_words(text: &str, max: usize) -> (String, bool) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= max {
+        return (text.trim().to_string(), false);
+    }
+    let cut = words[..max].join(" ");
+    let end = cut
+        .rfind(['.', '!', '?'])
+        .map(|i| i + 1)
+        .unwrap_or(cut.len());
+    (cut[..end].to_string(), true)
+}
+
+/// Turn the reduce answer into the output.
+pub fn assemble(doc: &Document, value: &Value, model: &str) -> (SummaryOut, SummaryNotes) {
+    let mut notes = SummaryNotes::default();
+    let (summary_en, cut) = limit_words(value["summary_en"].as_str().unwrap_or(""), MAX_WORDS);
+    if cut {
+        notes.warnings.push(format!(
+            "the summary was longer than {MAX_WORDS} words and was cut"
+        ));
+    }
+    let mut key_points = Vec::new();
+    for kp in value["key_points"].as_array().into_iter().flatten() {
+        let mut ranges = Vec::new();
+        let mut ids = Vec::new();
+        for id in kp["paragraphs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            // Accept "p12" and the parts of split paragraphs ("p12.2") by their paragraph.
+            let pid = id.split('.').next().unwrap_or(id).trim();
+            match doc.paragraph(pid) {
+                Some(p) => {
+                    ranges.extend(p.spans.iter().copied());
+                    if !ids.iter().any(|i| i == pid) {
+                        ids.push(pid.to_string());
+                    }
+                }
+                None => notes.dropped_citations += 1,
+            }
+        }
+        key_points.push(KeyPoint {
+            text_en: kp["text_en"].as_str().unwrap_or("").trim().to_string(),
+            lines: merge_ranges(ranges),
+            paragraphs: ids,
+        });
+    }
+    (
+        SummaryOut {
+            doc_id: doc.id.clone(),
+            source: Source::of(doc),
+            model: model.to_string(),
+            summary_en,
+            key_points,
+        },
+        notes,
+    )
+}
+
+/// Summarise a document.
+pub async fn run(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+    caller: &dyn Caller,
+) -> Result<(SummaryOut, SummaryNotes), TaskError> {
+    let maps = map_calls(doc, chunks, ctx)?;
+    let answers = futures::future::join_all(maps.iter().map(|s| caller.call(s.clone()))).await;
+    let mut values = Vec::new();
+    let mut failures = Vec::new();
+    for (spec, a) in maps.iter().zip(answers) {
+        match a {
+            Ok(a) => values.push(a.value),
+            Err(e) => failures.push(format!("{}: {e}", spec.what)),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(TaskError::Other(failures.join("; ")));
+    }
+    let reduce = reduce_call(doc, chunks, &values, ctx)?;
+    let answer = caller.call(reduce).await?;
+    let model = answer.model.unwrap_or_default();
+    Ok(assemble(doc, &answer.value, &model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_limited_at_a_sentence_end() {
+        let (t, cut) = limit_words("Een. Twee drie. Vier vijf zes zeven.", 4);
+        assert!(cut);
+        assert_eq!(t, "Een. Twee drie.");
+        let (t, cut) = limit_words(" Kort. ", 200);
+        assert_eq!((t.as_str(), cut), ("Kort.", false));
+    }
+}
