@@ -6,5 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
 cargo build --release --locked
-# Until the run pipeline lands, the main job shows how every letter is read and cut.
-exec ./target/release/tolk chunk input/ --paragraphs "$@"
+exec ./target/release/tolk run "$@"

@@ -2,11 +2,15 @@
 //! (0 clean, 1 partial failure, 2 fatal). Errors are printed with their cause chain.
 
 use crate::chunk;
-use crate::cli::{ChunkArgs, Cli, Command, RunArgs};
+use crate::cli::{
+    ChunkArgs, Cli, Command, DiffArgs, DiffFormat, ModelCommand, RunArgs, RunsArgs, ShowArgs,
+    StatusArgs,
+};
 use crate::config::{self, Config};
 use crate::ingest;
 use crate::llm::{self, Provider};
 use crate::pipeline;
+use crate::store::run as runs;
 use crate::tasks::Task;
 use anyhow::Context;
 use clap::Parser;
@@ -63,7 +67,36 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Chunk(args) => chunk_command(args, &config),
         Command::Run(args) => run_command(args, &config),
         Command::Ping(_) => ping_command(&config),
+        Command::Runs(a) => runs_command(a, &config),
+        Command::Status(a) => status_command(a, &config),
+        Command::Diff(a) => diff_command(a, &config),
+        Command::Show(a) => show_command(a, &config),
         Command::Models(_) => models_command(&config),
+        Command::Model(ModelCommand::Path) => {
+            println!("{}", llm::model_store::model_path().display());
+            Ok(Outcome::Clean)
+        }
+        Command::Model(ModelCommand::Fetch) => {
+            match llm::model_store::fetch(&mut |line| eprintln!("{line}"))? {
+                llm::model_store::Fetched::AlreadyThere(_) => {
+                    eprintln!("the model is already there")
+                }
+                llm::model_store::Fetched::Downloaded(_) => eprintln!("model ready"),
+            }
+            println!("{}", llm::model_store::model_path().display());
+            Ok(Outcome::Clean)
+        }
+    }
+}
+
+/// USD per million prompt and completion tokens, when configured.
+fn prices(config: &Config) -> Option<(f64, f64)> {
+    match (
+        config.endpoint.price_input_per_mtok,
+        config.endpoint.price_output_per_mtok,
+    ) {
+        (None, None) => None,
+        (i, o) => Some((i.unwrap_or(0.0), o.unwrap_or(0.0))),
     }
 }
 
@@ -72,9 +105,7 @@ pub fn endpoint_from_config(config: &Config) -> anyhow::Result<pipeline::Endpoin
     let ep = &config.endpoint;
     let options = llm::client_options(ep, config.chunk.encoding);
     if ep.base_url.is_none() {
-        anyhow::bail!(
-            "no endpoint configured: set endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or --endpoint"
-        );
+        return embedded_endpoint(config);
     }
     let provider = std::sync::Arc::new(llm::openai_from_config(ep)?);
     let info = provider.info();
@@ -98,14 +129,59 @@ pub fn endpoint_from_config(config: &Config) -> anyhow::Result<pipeline::Endpoin
             .structured_output
             .unwrap_or(crate::config::StructuredMode::JsonSchema),
         embedded: false,
-        prices: match (ep.price_input_per_mtok, ep.price_output_per_mtok) {
-            (Some(i), Some(o)) => Some((i, o)),
-            (Some(i), None) => Some((i, 0.0)),
-            (None, Some(o)) => Some((0.0, o)),
-            (None, None) => None,
-        },
+        prices: prices(config),
         preflight: Some(preflight),
     })
+}
+
+/// The embedded model as the endpoint: fetched first if it is missing (saying so), loaded once.
+#[cfg(feature = "local")]
+fn embedded_endpoint(config: &Config) -> anyhow::Result<pipeline::Endpoint> {
+    let path = match &config.local.model_path {
+        Some(p) => p.clone(),
+        None => {
+            let p = llm::model_store::model_path();
+            if !llm::model_store::is_present(&p) {
+                eprintln!(
+                    "no endpoint configured: tolk runs on its embedded model, which is not here yet"
+                );
+                llm::model_store::fetch(&mut |line| eprintln!("{line}"))?;
+            }
+            p
+        }
+    };
+    let provider = llm::local::LocalProvider::start(llm::local::LocalSettings {
+        model_path: path.clone(),
+        n_ctx: config.local.n_ctx,
+        threads: config.local.threads,
+        default_max_tokens: config.local.max_tokens,
+    })?;
+    let info = provider.info();
+    let options = llm::ClientOptions {
+        // One model, one queue: more in flight would only wait in the queue.
+        concurrency: 1,
+        max_retries: 0,
+        max_tokens_retry: None,
+        ..llm::client_options(&config.endpoint, config.chunk.encoding)
+    };
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(pipeline::Endpoint {
+        client: std::sync::Arc::new(llm::Client::new(std::sync::Arc::new(provider), options)),
+        endpoint: format!("embedded:{}:{size}", info.model),
+        model: info.model,
+        mode: crate::config::StructuredMode::JsonSchema,
+        embedded: true,
+        prices: None,
+        preflight: None,
+    })
+}
+
+#[cfg(not(feature = "local"))]
+fn embedded_endpoint(_: &Config) -> anyhow::Result<pipeline::Endpoint> {
+    anyhow::bail!(
+        "no endpoint configured (endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or --endpoint), \
+         and this build of tolk has no embedded model (built without the `local` feature)"
+    )
 }
 
 /// Run options from the configuration and the run's flags.
@@ -124,10 +200,19 @@ pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::
     } else {
         args.inputs.clone()
     };
-    let whole_doc_tokens = config
-        .endpoint
-        .context_tokens
-        .map(|c| (c as usize).saturating_sub(4000).max(1000))
+    let embedded = config.endpoint.base_url.is_none();
+    let context = if embedded {
+        Some(config.local.n_ctx)
+    } else {
+        config.endpoint.context_tokens
+    };
+    // Room for the instructions, the schema and the reply.
+    let whole_doc_tokens = context
+        .map(|c| {
+            (c as usize)
+                .saturating_sub(if embedded { 4500 } else { 4000 })
+                .max(1000)
+        })
         .unwrap_or(12_000);
     Ok(pipeline::RunOptions {
         inputs,
@@ -140,27 +225,32 @@ pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::
         chunk: config.chunk_config(),
         temperature: config.endpoint.temperature,
         seed: config.endpoint.seed,
-        max_tokens: config.endpoint.max_tokens,
+        max_tokens: if embedded {
+            Some(config.local.max_tokens)
+        } else {
+            config.endpoint.max_tokens
+        },
         whole_doc_tokens,
-        constrain_quotes: false,
+        // The embedded model's grammar enforces an enum of the source's sentences: exact quotes
+        // by construction.
+        constrain_quotes: embedded,
     })
 }
 
 fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
     let opts = run_options(args, config)?;
-    let ep = endpoint_from_config(config)?;
     if args.dry_run {
-        let (rows, failed) = pipeline::plan(&opts, &ep.endpoint, &ep.model, ep.mode)?;
+        // The plan needs the cache identity only: no connection, no model loaded.
+        let (endpoint, model, mode) = endpoint_identity(config);
+        let prices = prices(config);
+        let (rows, failed) = pipeline::plan(&opts, &endpoint, &model, mode)?;
         let w = rows
             .iter()
             .map(|r| r.doc_id.len())
             .max()
             .unwrap_or(8)
             .max(8);
-        println!(
-            "dry run: nothing is called. endpoint {}, model {}",
-            ep.endpoint, ep.model
-        );
+        println!("dry run: nothing is called. endpoint {endpoint}, model {model}");
         println!(
             "{:<w$}  {:<10} {:>6} {:>6} {:>7} {:>10} {:>10}",
             "document", "task", "chunks", "calls", "cached", "est. in", "est. out"
@@ -176,8 +266,7 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
             tin += r.prompt_tokens;
             tout += r.completion_tokens;
         }
-        let cost = ep
-            .prices
+        let cost = prices
             .map(|(i, o)| {
                 format!(
                     ", estimated cost ${:.4}",
@@ -201,6 +290,7 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
         }
         return Ok(Outcome::Clean);
     }
+    let ep = endpoint_from_config(config)?;
     let rt = runtime()?;
     let report = rt.block_on(pipeline::run(&opts, &ep))?;
     let mut err = std::io::stderr();
@@ -211,6 +301,326 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Partial
     })
+}
+
+/// What identifies the answers of the configured endpoint in the cache, without connecting to
+/// it or loading a model: (endpoint, model, structured-output mode).
+pub fn endpoint_identity(config: &Config) -> (String, String, crate::config::StructuredMode) {
+    let ep = &config.endpoint;
+    match &ep.base_url {
+        Some(url) => (
+            url.clone(),
+            ep.model.clone().unwrap_or_else(|| "default".into()),
+            ep.structured_output
+                .unwrap_or(crate::config::StructuredMode::JsonSchema),
+        ),
+        None => {
+            let path = config
+                .local
+                .model_path
+                .clone()
+                .unwrap_or_else(llm::model_store::model_path);
+            let (endpoint, model) = embedded_identity(&path);
+            (endpoint, model, crate::config::StructuredMode::JsonSchema)
+        }
+    }
+}
+
+/// The cache identity of the embedded model at `path`: its name and size.
+pub fn embedded_identity(path: &std::path::Path) -> (String, String) {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "local".into());
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    (format!("embedded:{name}:{size}"), name)
+}
+
+fn runs_command(args: &RunsArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let list = runs::list_runs(&config.run.out);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(Outcome::Clean);
+    }
+    if list.is_empty() {
+        println!("no runs in {}", runs::runs_dir(&config.run.out).display());
+        return Ok(Outcome::Clean);
+    }
+    println!(
+        "{:<48} {:<12} {:<36} {:>4} {:>9} {:>9} {:>9} {:>7}",
+        "run",
+        "label",
+        "model (requested -> resolved)",
+        "docs",
+        "tasks ok",
+        "failed",
+        "tokens",
+        "time"
+    );
+    for m in &list {
+        let ok = m
+            .inputs
+            .iter()
+            .flat_map(|i| i.tasks.values())
+            .filter(|s| *s == "ok")
+            .count();
+        let failed = m
+            .inputs
+            .iter()
+            .flat_map(|i| i.tasks.values())
+            .filter(|s| *s != "ok")
+            .count();
+        let model = match &m.model.resolved {
+            Some(r) if *r != m.model.requested => format!("{} -> {r}", m.model.requested),
+            _ => m.model.requested.clone(),
+        };
+        let tokens = m.usage.prompt_tokens + m.usage.completion_tokens;
+        let cost = m
+            .usage
+            .cost_usd
+            .map(|c| format!(" ${c:.4}"))
+            .unwrap_or_default();
+        println!(
+            "{:<48} {:<12} {:<36} {:>4} {:>9} {:>9} {:>9} {:>6.1}s{cost}",
+            m.run_id,
+            m.label.as_deref().unwrap_or("-"),
+            preview(&model, 36),
+            m.inputs.len(),
+            ok,
+            failed,
+            tokens,
+            m.duration_s
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The prompt files a task depends on (keys of the manifest's `prompts`).
+fn prompt_keys(task: Task) -> &'static [&'static str] {
+    match task {
+        Task::Translate => &["translate@", "glossary"],
+        Task::Summary => &["summary_map@", "summary_reduce@", "glossary"],
+        Task::Stance => &["stance@", "stance_topics", "glossary"],
+    }
+}
+
+fn status_command(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let run_args = RunArgs {
+        inputs: args.inputs.clone(),
+        out: None,
+        endpoint: args.endpoint.clone(),
+        tasks: None,
+        label: None,
+        refresh: false,
+        concurrency: None,
+        no_progress: true,
+        dry_run: true,
+        model_path: None,
+    };
+    let opts = run_options(&run_args, config)?;
+    let (endpoint, model, mode) = endpoint_identity(config);
+    let (rows, failed) = pipeline::plan(&opts, &endpoint, &model, mode)?;
+    let prompts = crate::prompt::PromptSet::load(&opts.prompts)?;
+    let history = runs::list_runs(&opts.out);
+    let mut out_rows = Vec::new();
+    for r in &rows {
+        let task = Task::parse(&r.task).expect("planned tasks are known");
+        let to_make = r.calls - r.cached;
+        // The newest run that did this task for this document.
+        let last = history.iter().find_map(|m| {
+            m.inputs
+                .iter()
+                .find(|i| i.doc_id == r.doc_id && i.tasks.contains_key(task.name()))
+                .map(|i| (m, i))
+        });
+        let current_sha = std::fs::read(
+            files_by_id(&opts.inputs)
+                .get(&r.doc_id)
+                .cloned()
+                .unwrap_or_default(),
+        )
+        .map(|b| ingest::sha256_hex(&b))
+        .unwrap_or_default();
+        let why = match last {
+            _ if to_make == 0 => None,
+            None => Some("never run".to_string()),
+            Some((m, i)) => {
+                let mut why = Vec::new();
+                if i.sha256 != current_sha {
+                    why.push("input changed".to_string());
+                }
+                let changed: Vec<String> = prompts
+                    .hashes
+                    .iter()
+                    .filter(|(k, _)| prompt_keys(task).iter().any(|p| k.starts_with(p)))
+                    .filter(|(k, v)| m.prompts.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                if !changed.is_empty() {
+                    why.push(format!("prompt changed ({})", changed.join(", ")));
+                }
+                if m.model.requested != model {
+                    why.push(format!("model changed ({} -> {model})", m.model.requested));
+                }
+                if i.tasks.get(task.name()).is_some_and(|s| s != "ok") {
+                    why.push("failed last time".to_string());
+                }
+                if why.is_empty() {
+                    why.push("not in the cache".to_string());
+                }
+                Some(why.join("; "))
+            }
+        };
+        out_rows.push(serde_json::json!({
+            "doc_id": r.doc_id,
+            "task": r.task,
+            "status": if why.is_none() { "up to date" } else { "stale" },
+            "why": why,
+            "calls": to_make,
+            "estimated_tokens": r.prompt_tokens + r.completion_tokens,
+        }));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out_rows)?);
+    } else {
+        let w = rows
+            .iter()
+            .map(|r| r.doc_id.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        println!(
+            "{:<w$}  {:<10} {:<10} {:>5} {:>8}  why",
+            "document", "task", "status", "calls", "tokens"
+        );
+        for r in &out_rows {
+            println!(
+                "{:<w$}  {:<10} {:<10} {:>5} {:>8}  {}",
+                r["doc_id"].as_str().unwrap_or(""),
+                r["task"].as_str().unwrap_or(""),
+                r["status"].as_str().unwrap_or(""),
+                r["calls"].as_u64().unwrap_or(0),
+                r["estimated_tokens"].as_u64().unwrap_or(0),
+                r["why"].as_str().unwrap_or("")
+            );
+        }
+    }
+    for f in failed {
+        eprintln!(
+            "error: {}",
+            f.tasks.values().next().map(String::as_str).unwrap_or("")
+        );
+    }
+    Ok(Outcome::Clean)
+}
+
+/// doc_id -> file, for the inputs.
+fn files_by_id(
+    inputs: &[std::path::PathBuf],
+) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    ingest::collect_inputs(inputs)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
+        .collect()
+}
+
+fn diff_command(args: &DiffArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let out = &config.run.out;
+    let a = runs::resolve_run(out, &args.a)?;
+    let b = runs::resolve_run(out, &args.b)?;
+    if let Some(t) = &args.task
+        && Task::parse(t).is_none()
+    {
+        anyhow::bail!("unknown task {t:?} (translate, summary, stance)");
+    }
+    let task = args.task.as_deref().and_then(Task::parse).map(Task::name);
+    let d = crate::diff::diff_runs(out, &a, &b, args.doc.as_deref(), task);
+    if let Some(doc) = &args.doc
+        && d.documents.is_empty()
+    {
+        anyhow::bail!("no document {doc:?} in either run");
+    }
+    match args.format {
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        DiffFormat::Md => print!("{}", crate::diff::render_md(&d)),
+        DiffFormat::Text => {
+            use std::io::IsTerminal;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", crate::diff::render_text(&d, color));
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+fn show_command(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let out = &config.run.out;
+    let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
+    let ids: Vec<&str> = manifest.inputs.iter().map(|i| i.doc_id.as_str()).collect();
+    let doc_id = match ids.iter().find(|i| **i == args.doc) {
+        Some(i) => i.to_string(),
+        None => {
+            let hits: Vec<&&str> = ids.iter().filter(|i| i.contains(&args.doc)).collect();
+            match hits.as_slice() {
+                [one] => one.to_string(),
+                [] => anyhow::bail!(
+                    "no document {:?} in run {} (it has: {})",
+                    args.doc,
+                    manifest.run_id,
+                    ids.join(", ")
+                ),
+                _ => anyhow::bail!(
+                    "{:?} matches several documents: {}",
+                    args.doc,
+                    hits.iter().map(|s| **s).collect::<Vec<&str>>().join(", ")
+                ),
+            }
+        }
+    };
+    let dir = runs::run_dir(out, &manifest.run_id).join(&doc_id);
+    let width = console::Term::stdout()
+        .size_checked()
+        .map_or(100, |(_, w)| w as usize);
+    let task = args
+        .task
+        .as_deref()
+        .map(|t| Task::parse(t).ok_or_else(|| anyhow::anyhow!("unknown task {t:?}")))
+        .transpose()?;
+    let stance: Option<crate::tasks::stance::StanceOut> =
+        crate::store::read_json(&dir.join("stance.json")).ok();
+    if let Some(w) = &manifest.warning {
+        println!("note: {w}");
+    }
+    match task.unwrap_or(Task::Translate) {
+        Task::Translate => {
+            let t: crate::tasks::translate::TranslationOut =
+                crate::store::read_json(&dir.join("translation.json"))?;
+            let original: Vec<String> = std::fs::read_to_string(&t.source.path)
+                .map(|s| {
+                    ingest::split_lines(&s)
+                        .into_iter()
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_else(|_| Vec::new());
+            print!(
+                "{}",
+                crate::report::terminal::bilingual(&t, &original, stance.as_ref(), width)
+            );
+        }
+        Task::Summary => {
+            let su: crate::tasks::summary::SummaryOut =
+                crate::store::read_json(&dir.join("summary.json"))?;
+            print!("{}", crate::report::terminal::summary(&su, width.min(100)));
+        }
+        Task::Stance => {
+            let st = stance.ok_or_else(|| {
+                anyhow::anyhow!("no stance for {doc_id} in run {}", manifest.run_id)
+            })?;
+            print!("{}", crate::report::terminal::stance(&st));
+        }
+    }
+    Ok(Outcome::Clean)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

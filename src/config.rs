@@ -161,6 +161,31 @@ impl Default for RunSection {
     }
 }
 
+/// `[local]`: the embedded model, used when no endpoint is configured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalSection {
+    /// A GGUF file (default: the model `tolk model fetch` obtains).
+    pub model_path: Option<PathBuf>,
+    /// Context size in tokens.
+    pub n_ctx: u32,
+    /// CPU threads (default: all cores).
+    pub threads: Option<i32>,
+    /// max_tokens for each call.
+    pub max_tokens: u32,
+}
+
+impl Default for LocalSection {
+    fn default() -> Self {
+        LocalSection {
+            model_path: None,
+            n_ctx: 8192,
+            threads: None,
+            max_tokens: 2048,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -168,6 +193,7 @@ pub struct Config {
     pub endpoint: EndpointConfig,
     pub chunk: ChunkSection,
     pub run: RunSection,
+    pub local: LocalSection,
 }
 
 impl Config {
@@ -242,7 +268,7 @@ pub fn load(
             .find(|(s, k)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
         else {
             let lower = rest.to_ascii_lowercase();
-            if ["endpoint_", "chunk_", "run_"]
+            if ["endpoint_", "chunk_", "run_", "local_"]
                 .iter()
                 .any(|p| lower.starts_with(p))
             {
@@ -373,6 +399,9 @@ fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
             "endpoint.extra_body",
             "must be a table (JSON object)",
         ));
+    }
+    if c.local.n_ctx < 1024 {
+        return Err(invalid(origin, "local.n_ctx", "must be at least 1024"));
     }
     if c.chunk.max_tokens < 16 {
         return Err(invalid(origin, "chunk.max_tokens", "must be at least 16"));

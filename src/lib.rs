@@ -13,6 +13,7 @@ pub mod app;
 pub mod chunk;
 pub mod cli;
 pub mod config;
+pub mod diff;
 pub mod ground;
 pub mod ingest;
 pub mod llm;

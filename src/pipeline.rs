@@ -758,9 +758,27 @@ pub fn plan(
                 };
             }
             if task == Task::Summary && p.chunks.len() > 1 {
-                // The reduce step: notes in, summary out.
-                row.prompt_tokens += 600 + 60 * p.chunks.len() as u64;
-                row.completion_tokens += 400;
+                // The reduce step: when every note is cached, its request is known exactly.
+                let notes: Option<Vec<serde_json::Value>> = specs
+                    .iter()
+                    .map(|s| {
+                        cache
+                            .get(&key_for(endpoint, model, mode, s).digest())
+                            .map(|e| e.value)
+                    })
+                    .collect();
+                let reduce_cached = !opts.refresh
+                    && notes
+                        .and_then(|n| tasks::summary::reduce_call(&p.doc, &p.chunks, &n, &ctx).ok())
+                        .is_some_and(|r| {
+                            cache.contains(&key_for(endpoint, model, mode, &r).digest())
+                        });
+                if reduce_cached {
+                    row.cached += 1;
+                } else {
+                    row.prompt_tokens += 600 + 60 * p.chunks.len() as u64;
+                    row.completion_tokens += 400;
+                }
             }
             rows.push(row);
         }

@@ -7,6 +7,9 @@
 //! the typed [`LlmError`]; the API key is never part of an error, a log line or a `Debug`.
 
 mod client;
+#[cfg(feature = "local")]
+pub mod local;
+pub mod model_store;
 pub mod openai;
 pub mod structured;
 
@@ -145,6 +148,8 @@ pub enum LlmError {
     },
     #[error("gave up after {attempts} attempts; last error: {last}")]
     RetriesExhausted { attempts: u32, last: Box<LlmError> },
+    #[error("the prompt and reply need {tokens} tokens; the model's context holds {limit}")]
+    ContextExceeded { tokens: u32, limit: u32 },
     #[error("{0}")]
     Local(String),
 }
@@ -204,6 +209,7 @@ impl LlmError {
                         || message.contains("exceeds the context"))
             }
             LlmError::RetriesExhausted { last, .. } => last.context_exceeded(),
+            LlmError::ContextExceeded { .. } => true,
             _ => false,
         }
     }
@@ -236,6 +242,7 @@ pub fn retryable(err: &LlmError) -> bool {
         | LlmError::SchemaViolation { .. }
         | LlmError::Truncated { .. }
         | LlmError::RetriesExhausted { .. }
+        | LlmError::ContextExceeded { .. }
         | LlmError::Local(_) => false,
     }
 }

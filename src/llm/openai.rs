@@ -82,12 +82,12 @@ impl OpenAiProvider {
         )
     }
 
-    /// GET `{base_url}/models`: the ids the endpoint serves, and its raw answer.
-    pub async fn models(&self) -> Result<(Vec<String>, Value), LlmError> {
-        let url = format!("{}/models", self.settings.base_url.trim_end_matches('/'));
-        let resp = self
-            .http
-            .get(&url)
+    /// Send a request and read the whole answer.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, HeaderMap, String), LlmError> {
+        let resp = request
             .send()
             .await
             .map_err(|e| map_reqwest(e, self.settings.timeout))?;
@@ -97,6 +97,13 @@ impl OpenAiProvider {
             .text()
             .await
             .map_err(|e| map_reqwest(e, self.settings.timeout))?;
+        Ok((status, headers, text))
+    }
+
+    /// GET `{base_url}/models`: the ids the endpoint serves, and its raw answer.
+    pub async fn models(&self) -> Result<(Vec<String>, Value), LlmError> {
+        let url = format!("{}/models", self.settings.base_url.trim_end_matches('/'));
+        let (status, headers, text) = self.send(self.http.get(&url)).await?;
         if !status.is_success() {
             return Err(http_error(status.as_u16(), &headers, &text));
         }
@@ -183,19 +190,7 @@ impl Provider for OpenAiProvider {
         Box::pin(async move {
             let body = self.body(request);
             let started = Instant::now();
-            let resp = self
-                .http
-                .post(&self.url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| map_reqwest(e, self.settings.timeout))?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let text = resp
-                .text()
-                .await
-                .map_err(|e| map_reqwest(e, self.settings.timeout))?;
+            let (status, headers, text) = self.send(self.http.post(&self.url).json(&body)).await?;
             let latency = started.elapsed();
             tracing::debug!(
                 status = status.as_u16(),

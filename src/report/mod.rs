@@ -1,3 +1,4 @@
 //! Reports: the readable Markdown beside every JSON output.
 
 pub mod markdown;
+pub mod terminal;

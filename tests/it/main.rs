@@ -2,5 +2,7 @@
 mod cli_chunk;
 mod client;
 mod letters;
+mod local;
 mod run;
 pub mod support;
+mod versions;

@@ -1,0 +1,442 @@
+//! The embedded model: a GGUF model run in-process by llama.cpp (the llama-cpp-2 crate), behind
+//! the same [`Provider`] trait as any endpoint.
+//!
+//! One worker thread owns the model and its context; calls are queued to it (on two cores,
+//! parallel generation does not help). The chat template comes from the GGUF. A request's JSON
+//! Schema becomes a grammar (llama.cpp's json_schema_to_grammar), so structured output always
+//! parses. The KV cache of the previous prompt is kept: a new prompt that shares a prefix with it
+//! (the same system prompt, the same document) only decodes what is new.
+
+use super::{BoxFuture, ChatRequest, Completion, LlmError, Provider, ProviderInfo, Usage};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// How to run the embedded model.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub model_path: PathBuf,
+    /// Context size in tokens.
+    pub n_ctx: u32,
+    /// CPU threads (default: all cores).
+    pub threads: Option<i32>,
+    /// max_tokens when a request does not say.
+    pub default_max_tokens: u32,
+}
+
+/// Throughput counters (for the progress display and the benchmark).
+#[derive(Debug, Default)]
+pub struct LocalStats {
+    pub prompt_tokens: AtomicU64,
+    /// Prompt tokens found in the KV cache and not decoded again.
+    pub reused_tokens: AtomicU64,
+    pub prompt_micros: AtomicU64,
+    pub generated_tokens: AtomicU64,
+    pub generate_micros: AtomicU64,
+}
+
+impl LocalStats {
+    /// Prompt processing and generation speed, tokens per second.
+    pub fn speeds(&self) -> (f64, f64) {
+        let rate = |t: &AtomicU64, us: &AtomicU64| {
+            let us = us.load(Ordering::Relaxed) as f64;
+            if us == 0.0 {
+                0.0
+            } else {
+                t.load(Ordering::Relaxed) as f64 / (us / 1e6)
+            }
+        };
+        (
+            rate(&self.prompt_tokens, &self.prompt_micros),
+            rate(&self.generated_tokens, &self.generate_micros),
+        )
+    }
+}
+
+struct Job {
+    request: ChatRequest,
+    reply: tokio::sync::oneshot::Sender<Result<Completion, LlmError>>,
+}
+
+/// The embedded model as a provider.
+pub struct LocalProvider {
+    queue: std::sync::mpsc::Sender<Job>,
+    model_name: String,
+    pub stats: Arc<LocalStats>,
+    n_ctx: u32,
+}
+
+/// The CPU features the vendored llama.cpp is compiled for (see .cargo/config.toml).
+pub fn missing_cpu_features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut missing = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !std::arch::is_x86_feature_detected!("avx") {
+            missing.push("avx");
+        }
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            missing.push("avx2");
+        }
+        if !std::arch::is_x86_feature_detected!("fma") {
+            missing.push("fma");
+        }
+        if !std::arch::is_x86_feature_detected!("f16c") {
+            missing.push("f16c");
+        }
+    }
+    missing
+}
+
+impl LocalProvider {
+    /// Load the model (once per run) and start its worker thread.
+    pub fn start(settings: LocalSettings) -> Result<LocalProvider, LlmError> {
+        let missing = missing_cpu_features();
+        if !missing.is_empty() {
+            return Err(LlmError::Local(format!(
+                "this build of the embedded model needs CPU features this machine lacks ({}); \
+                 use an endpoint (--endpoint), or rebuild with GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF GGML_AVX=OFF",
+                missing.join(", ")
+            )));
+        }
+        if !settings.model_path.is_file() {
+            return Err(LlmError::Local(format!(
+                "no model file at {} (tolk model fetch gets the default one)",
+                settings.model_path.display()
+            )));
+        }
+        let model_name = settings
+            .model_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "local".into());
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<u32, LlmError>>();
+        let stats = Arc::new(LocalStats::default());
+        let worker_stats = stats.clone();
+        let name = model_name.clone();
+        std::thread::Builder::new()
+            .name("tolk-local-model".into())
+            .spawn(move || worker(settings, name, rx, ready_tx, worker_stats))
+            .map_err(|e| LlmError::Local(format!("cannot start the model thread: {e}")))?;
+        let n_ctx = ready_rx
+            .recv()
+            .map_err(|_| LlmError::Local("the model thread stopped while loading".into()))??;
+        Ok(LocalProvider {
+            queue: tx,
+            model_name,
+            stats,
+            n_ctx,
+        })
+    }
+
+    /// The context size the model runs with.
+    pub fn n_ctx(&self) -> u32 {
+        self.n_ctx
+    }
+}
+
+impl Provider for LocalProvider {
+    fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Completion, LlmError>> {
+        Box::pin(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            self.queue
+                .send(Job {
+                    request: request.clone(),
+                    reply: tx,
+                })
+                .map_err(|_| LlmError::Local("the model thread has stopped".into()))?;
+            rx.await
+                .map_err(|_| LlmError::Local("the model thread dropped the call".into()))?
+        })
+    }
+
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            kind: "local".into(),
+            endpoint: "embedded".into(),
+            model: self.model_name.clone(),
+        }
+    }
+}
+
+/// How many recent tokens the repetition penalty looks at, and how hard it pushes. Small models
+/// decoding greedily fall into loops; a mild penalty keeps them out without touching the
+/// structure, which the grammar enforces anyway.
+const REPEAT_WINDOW: usize = 64;
+const REPEAT_PENALTY: f32 = 1.1;
+
+/// Choose the next token. With a grammar, the best token is checked against the grammar alone
+/// first (one candidate), and the grammar is applied to the whole vocabulary only when that
+/// token is rejected: checking 150,000 candidates at every step would cost more than the model.
+fn pick(
+    ctx: &llama_cpp_2::context::LlamaContext<'_>,
+    idx: i32,
+    grammar: Option<&mut LlamaSampler>,
+    recent: &[LlamaToken],
+    temperature: f32,
+    seed: u32,
+) -> LlamaToken {
+    use llama_cpp_2::token::data::LlamaTokenData;
+    use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+    let mut logits = ctx.get_logits_ith(idx).to_vec();
+    for t in recent {
+        if let Some(v) = logits.get_mut(t.0 as usize) {
+            *v = if *v > 0.0 {
+                *v / REPEAT_PENALTY
+            } else {
+                *v * REPEAT_PENALTY
+            };
+        }
+    }
+    let all = |logits: &[f32]| {
+        LlamaTokenDataArray::from_iter(
+            logits
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| LlamaTokenData::new(LlamaToken(i as i32), l, 0.0)),
+            false,
+        )
+    };
+    let choose = |arr: &mut LlamaTokenDataArray| {
+        if temperature > 0.0 {
+            arr.apply_sampler(&mut LlamaSampler::temp(temperature));
+            arr.sample_token(seed)
+        } else {
+            arr.sample_token_greedy()
+        }
+    };
+    match grammar {
+        None => choose(&mut all(&logits)),
+        Some(g) => {
+            if temperature <= 0.0 {
+                let best = logits
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                let mut one = LlamaTokenDataArray::new(
+                    vec![LlamaTokenData::new(
+                        LlamaToken(best as i32),
+                        logits[best],
+                        0.0,
+                    )],
+                    false,
+                );
+                one.apply_sampler(g);
+                if one.data.first().is_some_and(|d| d.logit().is_finite()) {
+                    let token = LlamaToken(best as i32);
+                    g.accept(token);
+                    return token;
+                }
+            }
+            let mut arr = all(&logits);
+            arr.apply_sampler(g);
+            let token = choose(&mut arr);
+            g.accept(token);
+            token
+        }
+    }
+}
+
+fn local_err(what: &str, e: impl std::fmt::Display) -> LlmError {
+    LlmError::Local(format!("{what}: {e}"))
+}
+
+fn worker(
+    settings: LocalSettings,
+    name: String,
+    rx: std::sync::mpsc::Receiver<Job>,
+    ready: std::sync::mpsc::Sender<Result<u32, LlmError>>,
+    stats: Arc<LocalStats>,
+) {
+    let setup = (|| -> Result<_, LlmError> {
+        let mut backend = LlamaBackend::init().map_err(|e| local_err("llama.cpp", e))?;
+        if std::env::var_os("TOLK_LLAMA_LOG").is_none() {
+            backend.void_logs();
+        }
+        let model = LlamaModel::load_from_file(
+            &backend,
+            &settings.model_path,
+            &LlamaModelParams::default(),
+        )
+        .map_err(|e| local_err(&format!("loading {}", settings.model_path.display()), e))?;
+        Ok((backend, model))
+    })();
+    let (backend, model) = match setup {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let threads = settings
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as i32));
+    let n_ctx = settings.n_ctx.min(model.n_ctx_train().max(512));
+    let n_batch = 512u32;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_batch)
+        .with_n_ubatch(n_batch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = match model.new_context(&backend, params) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(local_err("creating the model context", e)));
+            return;
+        }
+    };
+    let template = match model.chat_template(None) {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = ready.send(Err(local_err("the model file has no chat template", e)));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(n_ctx));
+    // Tokens whose keys and values are in the KV cache, in order.
+    let mut cached: Vec<LlamaToken> = Vec::new();
+
+    while let Ok(job) = rx.recv() {
+        let started = Instant::now();
+        let result = (|| -> Result<Completion, LlmError> {
+            let messages: Vec<LlamaChatMessage> = job
+                .request
+                .messages
+                .iter()
+                .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| local_err("a message", e))?;
+            let prompt = model
+                .apply_chat_template(&template, &messages, true)
+                .map_err(|e| local_err("applying the chat template", e))?;
+            let vocab = model.vocab();
+            let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
+            let max_tokens = job
+                .request
+                .max_tokens
+                .unwrap_or(settings.default_max_tokens);
+            if tokens.len() as u32 + max_tokens > n_ctx {
+                return Err(LlmError::ContextExceeded {
+                    tokens: tokens.len() as u32 + max_tokens,
+                    limit: n_ctx,
+                });
+            }
+            let grammar = match &job.request.schema {
+                Some(spec) => Some(
+                    llama_cpp_2::json_schema_to_grammar(&spec.schema.to_string())
+                        .map_err(|e| local_err("turning the JSON Schema into a grammar", e))?,
+                ),
+                None => None,
+            };
+
+            // Reuse the cached prefix; decode the rest of the prompt in batches.
+            let mut keep = cached
+                .iter()
+                .zip(&tokens)
+                .take_while(|(a, b)| a == b)
+                .count();
+            if keep == tokens.len() {
+                // The last prompt token must be decoded again to get its logits.
+                keep -= 1;
+            }
+            ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+                .map_err(|e| local_err("trimming the KV cache", e))?;
+            cached.truncate(keep);
+            stats
+                .reused_tokens
+                .fetch_add(keep as u64, Ordering::Relaxed);
+            let t0 = Instant::now();
+            let mut batch = LlamaBatch::new(n_batch as usize, 1);
+            let mut pos = keep;
+            while pos < tokens.len() {
+                batch.clear();
+                let end = (pos + n_batch as usize).min(tokens.len());
+                for (i, t) in tokens[pos..end].iter().enumerate() {
+                    let p = pos + i;
+                    batch
+                        .add(*t, p as i32, &[0], p == tokens.len() - 1)
+                        .map_err(|e| local_err("batching the prompt", e))?;
+                }
+                ctx.decode(&mut batch)
+                    .map_err(|e| local_err("decoding the prompt", e))?;
+                cached.extend_from_slice(&tokens[pos..end]);
+                pos = end;
+            }
+            let decoded = (tokens.len() - keep) as u64;
+            stats.prompt_tokens.fetch_add(decoded, Ordering::Relaxed);
+            stats
+                .prompt_micros
+                .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
+
+            let mut grammar = match &grammar {
+                Some(g) => Some(
+                    LlamaSampler::grammar(&model, g, "root")
+                        .map_err(|e| local_err("the grammar", e))?,
+                ),
+                None => None,
+            };
+            let temperature = job.request.temperature.unwrap_or(0.0) as f32;
+            let seed = job.request.seed.unwrap_or(42) as u32;
+
+            let t1 = Instant::now();
+            let mut out: Vec<u8> = Vec::new();
+            let mut generated: Vec<LlamaToken> = Vec::new();
+            let mut finish = "length";
+            let mut logits_at = batch.n_tokens() - 1;
+            while (generated.len() as u32) < max_tokens {
+                let recent = &generated[generated.len().saturating_sub(REPEAT_WINDOW)..];
+                let token = pick(&ctx, logits_at, grammar.as_mut(), recent, temperature, seed);
+                if vocab.is_eog(token) {
+                    finish = "stop";
+                    break;
+                }
+                out.extend(vocab.token_to_piece(token, false, None));
+                generated.push(token);
+                batch.clear();
+                batch
+                    .add(token, cached.len() as i32, &[0], true)
+                    .map_err(|e| local_err("batching", e))?;
+                ctx.decode(&mut batch)
+                    .map_err(|e| local_err("generating", e))?;
+                cached.push(token);
+                logits_at = 0;
+            }
+            let generated = generated.len() as u32;
+            stats
+                .generated_tokens
+                .fetch_add(generated as u64, Ordering::Relaxed);
+            stats
+                .generate_micros
+                .fetch_add(t1.elapsed().as_micros() as u64, Ordering::Relaxed);
+            Ok(Completion {
+                content: String::from_utf8_lossy(&out).into_owned(),
+                finish_reason: Some(finish.to_string()),
+                usage: Some(Usage {
+                    prompt_tokens: tokens.len() as u64,
+                    completion_tokens: generated as u64,
+                }),
+                model: Some(name.clone()),
+                system_fingerprint: None,
+                latency: started.elapsed(),
+            })
+        })();
+        if result.is_err() {
+            // After an error the KV cache may not match `cached`: start clean.
+            let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
+            cached.clear();
+        }
+        let _ = job.reply.send(result);
+    }
+}

@@ -1,0 +1,201 @@
+//! The embedded model. Its own logic without the model (prompt templating, schema to grammar),
+//! then the whole pipeline on the shortest letter with the real model.
+
+#![cfg(feature = "local")]
+
+use crate::support::{root, stderr, stdout, tolk};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use tolk::chunk::{self, ChunkConfig};
+use tolk::prompt::PromptSet;
+use tolk::tasks::{self, TaskContext};
+
+fn ctx(constrain: bool) -> TaskContext {
+    TaskContext {
+        prompts: PromptSet::load(&root().join("prompts")).unwrap(),
+        encoding: tolk::chunk::TokenEncoding::O200kBase,
+        temperature: 0.0,
+        seed: None,
+        max_tokens: Some(2048),
+        whole_doc_tokens: 3700,
+        constrain_quotes: constrain,
+    }
+}
+
+#[test]
+fn every_request_schema_becomes_a_grammar() {
+    let doc =
+        tolk::ingest::read(&root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"))
+            .unwrap();
+    let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
+    let c = ctx(true);
+    let mut specs: Vec<tasks::CallSpec> = tasks::translate::calls(&doc, &chunks, &c)
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    specs.extend(tasks::summary::map_calls(&doc, &chunks, &c).unwrap());
+    specs.push(tasks::summary::reduce_call(&doc, &chunks, &[], &c).unwrap());
+    specs.extend(tasks::stance::calls(&doc, &chunks, &c).unwrap());
+    for spec in specs {
+        let schema = &spec.request.schema.as_ref().unwrap().schema;
+        let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+            .unwrap_or_else(|e| panic!("{} {}: {e}", spec.task.name(), spec.what));
+        assert!(grammar.contains("root ::="), "{grammar}");
+        // The grammar names every required property of the schema.
+        for key in schema["required"].as_array().unwrap() {
+            assert!(
+                grammar.contains(key.as_str().unwrap()),
+                "{} lacks {key}",
+                spec.what
+            );
+        }
+    }
+}
+
+#[test]
+fn quote_constrained_stance_schema_lists_the_letters_own_sentences() {
+    let doc =
+        tolk::ingest::read(&root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"))
+            .unwrap();
+    let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
+    let specs = tasks::stance::calls(&doc, &chunks, &ctx(true)).unwrap();
+    assert_eq!(specs.len(), 1, "the letter fits one call");
+    let schema = &specs[0].request.schema.as_ref().unwrap().schema;
+    let choices = schema["properties"]["overall"]["properties"]["evidence"]["items"]["properties"]
+        ["quote_nl"]["enum"]
+        .as_array()
+        .unwrap();
+    assert!(choices.len() > 20);
+    for q in choices {
+        let g = tolk::ground::locate(&doc, q.as_str().unwrap());
+        assert_eq!(
+            g.status,
+            tolk::ground::Match::Exact,
+            "{q} is a sentence of the letter"
+        );
+    }
+    // The messages come from the shipped templates, with the letter's paragraphs.
+    let user = &specs[0].request.messages[1].content;
+    assert!(
+        user.contains("[p8] In het licht van de discussies"),
+        "{user}"
+    );
+}
+
+fn model_or_skip() -> Option<PathBuf> {
+    let out = tolk(&root(), &["model", "path"], &[]);
+    let path = PathBuf::from(stdout(&out).trim());
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "CI must fetch the embedded model first (tolk model fetch): {} is missing",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipping the real-model test: no model at {} (tolk model fetch)",
+        path.display()
+    );
+    None
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
+    let Some(_) = model_or_skip() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let letter = root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt");
+    let o = tolk(
+        &root(),
+        &[
+            "run",
+            letter.to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("embedded small model, for trying tolk out"),
+        "the warning is shown"
+    );
+    let dir = PathBuf::from(stdout(&o).trim());
+    let m = read(&dir.join("manifest.json"));
+    assert_eq!(
+        m["warning"],
+        "embedded small model, for trying tolk out; use a capable endpoint for real work"
+    );
+    let doc_dir = dir.join("2024-09-18-offlimits-advies-kabinetsstandpunt");
+    for f in ["translation.md", "summary.md", "stance.md"] {
+        assert!(
+            std::fs::read_to_string(doc_dir.join(f))
+                .unwrap()
+                .contains("embedded small model"),
+            "{f} is marked"
+        );
+    }
+
+    // Schema-valid outputs: the pipeline validated every reply; check the shapes it wrote.
+    let doc = tolk::ingest::read(&letter).unwrap();
+    let t = read(&doc_dir.join("translation.json"));
+    let mut covered = BTreeSet::new();
+    for s in t["segments"].as_array().unwrap() {
+        assert!(
+            s["en"].as_str().is_some_and(|e| !e.trim().is_empty()),
+            "{s}"
+        );
+        let [a, b]: [u32; 2] = serde_json::from_value(s["lines"].clone()).unwrap();
+        for l in a..=b {
+            if doc.line_map.line_start(l).is_some() {
+                assert!(covered.insert(l), "line {l} twice");
+            }
+        }
+    }
+    let content: BTreeSet<u32> = (1..=doc.line_count)
+        .filter(|l| doc.line_map.line_start(*l).is_some())
+        .collect();
+    assert_eq!(
+        covered, content,
+        "the translation covers every line with text"
+    );
+
+    let su = read(&doc_dir.join("summary.json"));
+    assert!(!su["summary_en"].as_str().unwrap().is_empty());
+    let st = read(&doc_dir.join("stance.json"));
+    assert_eq!(st["topics"].as_array().unwrap().len(), 11);
+    let mut evidence: Vec<Value> = st["overall"]["evidence"].as_array().unwrap().clone();
+    for topic in st["topics"].as_array().unwrap() {
+        evidence.extend(topic["evidence"].as_array().unwrap().iter().cloned());
+    }
+    let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+    for e in evidence {
+        assert_eq!(
+            e["match"], "exact",
+            "quotes are constrained to the letter's sentences: {e}"
+        );
+        let [a, b]: [u32; 2] = serde_json::from_value(e["lines"].clone()).unwrap();
+        let at: String = (a..=b)
+            .map(|l| {
+                letters(
+                    &doc.original_line(l)
+                        .unwrap()
+                        .replace("<sup>", "")
+                        .replace("</sup>", ""),
+                )
+            })
+            .collect();
+        assert!(
+            at.contains(&letters(e["quote_nl"].as_str().unwrap())),
+            "{e} at L{a}-{b}"
+        );
+    }
+}
