@@ -740,13 +740,19 @@ pub fn plan(
                     .iter()
                     .map(|m| ctx.encoding.count(&m.content) + 4)
                     .sum::<usize>()
-                    + ctx.encoding.count(
-                        &s.request
-                            .schema
-                            .as_ref()
-                            .map(|x| x.schema.to_string())
-                            .unwrap_or_default(),
-                    );
+                    // An endpoint reads the schema as prompt tokens; the embedded model (whose
+                    // quotes are constrained) gets it as a grammar instead.
+                    + if ctx.constrain_quotes {
+                        0
+                    } else {
+                        ctx.encoding.count(
+                            &s.request
+                                .schema
+                                .as_ref()
+                                .map(|x| x.schema.to_string())
+                                .unwrap_or_default(),
+                        )
+                    };
                 row.prompt_tokens += prompt as u64;
                 row.completion_tokens += match task {
                     Task::Translate => {
