@@ -20,7 +20,7 @@ use crate::store::run::{
 use crate::store::{StoreError, write_atomic, write_json};
 use crate::tasks::{self, Answer, CallSpec, Caller, Task, TaskContext, TaskError};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -676,11 +676,6 @@ pub fn print_table(report: &RunReport, out: &mut dyn std::io::Write) -> std::io:
         report.manifest.duration_s
     )?;
     Ok(())
-}
-
-/// Path helper for the tests and the CLI: the folder of one document's outputs in a run.
-pub fn doc_dir(run: &Path, doc_id: &str) -> PathBuf {
-    run.join(doc_id)
 }
 
 /// One row of a dry-run plan.

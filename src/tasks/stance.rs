@@ -87,17 +87,21 @@ fn evidence_schema(choices: Option<&[String]>) -> Value {
 /// The reply schema. With `choices`, quotes must be one of those source sentences.
 pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
     let ev = evidence_schema(choices);
-    let topic_schema = json!({
-        "type": "object",
-        "properties": {
-            "stance": {"enum": TOPIC_STANCES},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "rationale_en": {"type": "string"},
-            "evidence": {"type": "array", "items": ev}
-        },
-        "required": ["stance", "confidence", "rationale_en", "evidence"],
-        "additionalProperties": false
-    });
+    // A stance with its confidence, rationale and evidence: the overall one and each topic's.
+    let judgement = |stances: &[&str]| {
+        json!({
+            "type": "object",
+            "properties": {
+                "stance": {"enum": stances},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "rationale_en": {"type": "string"},
+                "evidence": {"type": "array", "items": ev}
+            },
+            "required": ["stance", "confidence", "rationale_en", "evidence"],
+            "additionalProperties": false
+        })
+    };
+    let topic_schema = judgement(TOPIC_STANCES);
     let props: serde_json::Map<String, Value> = topics
         .iter()
         .map(|t| (t.id.clone(), topic_schema.clone()))
@@ -111,17 +115,7 @@ pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
             "addressees": {"type": "array", "items": {"type": "string"}},
             "date": {"type": ["string", "null"]},
             "doc_type": {"enum": DOC_TYPES},
-            "overall": {
-                "type": "object",
-                "properties": {
-                    "stance": {"enum": OVERALL},
-                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                    "rationale_en": {"type": "string"},
-                    "evidence": {"type": "array", "items": ev}
-                },
-                "required": ["stance", "confidence", "rationale_en", "evidence"],
-                "additionalProperties": false
-            },
+            "overall": judgement(OVERALL),
             "topics": {
                 "type": "object",
                 "properties": props,
