@@ -3,8 +3,8 @@
 
 use crate::chunk;
 use crate::cli::{
-    ChunkArgs, Cli, Command, DiffArgs, DiffFormat, ModelCommand, RunArgs, RunsArgs, ShowArgs,
-    StatusArgs,
+    BatchCommand, BatchExportArgs, BatchImportArgs, ChunkArgs, Cli, Command, DiffArgs, DiffFormat,
+    ModelCommand, RunArgs, RunsArgs, ShowArgs, StatusArgs,
 };
 use crate::config::{self, Config};
 use crate::ingest;
@@ -72,6 +72,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(a) => diff_command(a, &config),
         Command::Show(a) => show_command(a, &config),
         Command::Models(_) => models_command(&config),
+        Command::Batch(BatchCommand::Export(a)) => batch_export_command(a, &config),
+        Command::Batch(BatchCommand::Import(a)) => batch_import_command(a, &config),
         Command::Model(ModelCommand::Path) => {
             println!("{}", llm::model_store::model_path().display());
             Ok(Outcome::Clean)
@@ -404,11 +406,13 @@ fn prompt_keys(task: Task) -> &'static [&'static str] {
     }
 }
 
-fn status_command(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
-    let run_args = RunArgs {
-        inputs: args.inputs.clone(),
+/// The run arguments of a command that plans calls without making them (status, batch export):
+/// everything else comes from the configuration.
+fn planning_args(inputs: &[std::path::PathBuf], endpoint: &crate::cli::EndpointArgs) -> RunArgs {
+    RunArgs {
+        inputs: inputs.to_vec(),
         out: None,
-        endpoint: args.endpoint.clone(),
+        endpoint: endpoint.clone(),
         tasks: None,
         label: None,
         refresh: false,
@@ -416,8 +420,136 @@ fn status_command(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome>
         no_progress: true,
         dry_run: true,
         model_path: None,
+    }
+}
+
+fn batch_export_command(args: &BatchExportArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let ep = &config.endpoint;
+    let (Some(base_url), Some(model)) = (&ep.base_url, &ep.model) else {
+        anyhow::bail!(
+            "a batch is made for one endpoint and model, which are part of every cache key: set \
+             endpoint.base_url and endpoint.model (tolk.toml, TOLK_ENDPOINT_*, or --endpoint and \
+             --model) to those `tolk run` will use after the import"
+        );
     };
-    let opts = run_options(&run_args, config)?;
+    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config)?;
+    let (_, _, mode) = endpoint_identity(config);
+    let target = crate::batch::Target {
+        endpoint: base_url.clone(),
+        model: model.clone(),
+        mode,
+        extra_body: ep.extra_body.clone(),
+    };
+    let limits = crate::batch::Limits {
+        max_lines: args.max_lines,
+        max_bytes: args.max_bytes,
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(crate::batch::export(&opts, &target, &args.out, limits))?;
+    for f in &report.failed_inputs {
+        eprintln!(
+            "error: {}",
+            f.tasks
+                .values()
+                .next()
+                .map(|s| s.trim_start_matches("failed: "))
+                .unwrap_or("")
+        );
+    }
+    let round = match (report.round1, report.round2) {
+        (0, 0) => "nothing to export".to_string(),
+        (_, 0) => "round 1".to_string(),
+        (0, _) => "round 2 (second-round calls whose first-round answers are cached)".to_string(),
+        _ => "rounds 1 and 2".to_string(),
+    };
+    eprintln!(
+        "{} calls exported ({round}: {} first-round, {} second-round); {} answered from the cache",
+        report.calls(),
+        report.round1,
+        report.round2,
+        report.cached
+    );
+    if report.exported_before > 0 {
+        eprintln!(
+            "{} of them were exported before and their results not imported yet",
+            report.exported_before
+        );
+    }
+    if report.waiting.is_empty() {
+        if report.calls() > 0 {
+            eprintln!(
+                "nothing remains after this batch: import its results, then `tolk run` completes from the cache"
+            );
+        }
+    } else {
+        eprintln!(
+            "remaining: {} second-round call{} after this batch; import its results and export again:",
+            report.waiting.len(),
+            if report.waiting.len() == 1 { "" } else { "s" }
+        );
+        for w in &report.waiting {
+            eprintln!("  {w}");
+        }
+    }
+    for f in &report.files {
+        println!("{}", f.path.display());
+    }
+    Ok(if report.failed_inputs.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Partial
+    })
+}
+
+fn batch_import_command(args: &BatchImportArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let report = crate::batch::import(&config.run.out, &args.results)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for (label, list) in [
+            ("failed", &report.failed),
+            ("unknown", &report.unknown),
+            ("malformed", &report.malformed),
+        ] {
+            for f in list {
+                let call = f
+                    .call
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                let id = if f.custom_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", f.custom_id)
+                };
+                println!("{label}: {}{id}{call}: {}", f.at, f.reason);
+            }
+        }
+        println!(
+            "{} lines: {} answers stored, {} already cached, {} duplicates ignored, {} failed, {} unknown custom_id, {} malformed",
+            report.lines,
+            report.stored,
+            report.already_cached,
+            report.duplicates,
+            report.failed.len(),
+            report.unknown.len(),
+            report.malformed.len()
+        );
+        if !report.failed.is_empty() {
+            println!(
+                "`tolk run` makes the failed calls live; `tolk batch export` writes them again for another batch"
+            );
+        }
+    }
+    Ok(if report.clean() {
+        Outcome::Clean
+    } else {
+        Outcome::Partial
+    })
+}
+
+fn status_command(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config)?;
     let (endpoint, model, mode) = endpoint_identity(config);
     let (rows, failed) = pipeline::plan(&opts, &endpoint, &model, mode)?;
     let prompts = crate::prompt::PromptSet::load(&opts.prompts)?;

@@ -45,6 +45,52 @@ pub enum Command {
     /// The embedded model: fetch it, or show where it is.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Batch files for OpenAI Batch or vLLM run-batch: export the calls, import the results.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Write every call `tolk run` would make and is not cached as batch input (JSONL).
+    Export(BatchExportArgs),
+    /// Read batch results into the cache; `tolk run` then completes from it.
+    Import(BatchImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchExportArgs {
+    /// Letters or folders (default: input/).
+    pub inputs: Vec<PathBuf>,
+    /// The batch file to write; split into NAME.1.jsonl, NAME.2.jsonl... past the limits.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: PathBuf,
+    /// Output folder of the runs and the cache (default: run.out, ./output).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// Tasks to export, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub tasks: Option<Vec<String>>,
+    /// Requests per file at most.
+    #[arg(long, value_name = "N", default_value_t = crate::batch::MAX_LINES)]
+    pub max_lines: usize,
+    /// Bytes per file at most.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::batch::MAX_BYTES)]
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchImportArgs {
+    /// Batch output files (OpenAI output and error files, vLLM run-batch output), in any order.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Output folder of the runs and the cache (default: run.out, ./output).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +250,20 @@ impl Cli {
             }
             Command::Ping(e) | Command::Models(e) => e.overrides(&mut o),
             Command::Model(_) => {}
+            Command::Batch(BatchCommand::Export(a)) => {
+                a.endpoint.overrides(&mut o);
+                if let Some(out) = &a.out_dir {
+                    o.push(Override::new("run", "out", out.display().to_string()));
+                }
+                if let Some(t) = &a.tasks {
+                    o.push(tasks_override(t));
+                }
+            }
+            Command::Batch(BatchCommand::Import(a)) => {
+                if let Some(out) = &a.out_dir {
+                    o.push(Override::new("run", "out", out.display().to_string()));
+                }
+            }
             Command::Status(a) => {
                 a.endpoint.overrides(&mut o);
                 if let Some(out) = &a.out {
@@ -222,11 +282,7 @@ impl Cli {
                     o.push(Override::new("run", "out", out.display().to_string()));
                 }
                 if let Some(t) = &r.tasks {
-                    let list: Vec<toml::Value> = t
-                        .iter()
-                        .map(|s| toml::Value::String(s.trim().to_string()))
-                        .collect();
-                    o.push(Override::new("run", "tasks", toml::Value::Array(list)));
+                    o.push(tasks_override(t));
                 }
                 if let Some(p) = &r.model_path {
                     o.push(Override::new(
@@ -242,4 +298,12 @@ impl Cli {
         }
         o
     }
+}
+
+fn tasks_override(tasks: &[String]) -> Override {
+    let list: Vec<toml::Value> = tasks
+        .iter()
+        .map(|s| toml::Value::String(s.trim().to_string()))
+        .collect();
+    Override::new("run", "tasks", toml::Value::Array(list))
 }

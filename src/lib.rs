@@ -10,6 +10,7 @@
 //! - [`config`]: defaults < tolk.toml < `TOLK_*` environment < flags, validated once
 //! - [`cli`]: the command line
 pub mod app;
+pub mod batch;
 pub mod chunk;
 pub mod cli;
 pub mod config;

@@ -1,4 +1,5 @@
 //! Integration tests, one binary: `cargo test` runs them all.
+mod batch;
 mod cli_chunk;
 mod client;
 mod letters;
