@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what building tolk needs and is missing, then builds it. Idempotent: on a machine that
+# Installs what building tolk needs and is missing (with --test, also what the tests need). Idempotent: on a machine that
 # has everything it only builds. Used by ./run.sh, ./test.sh and .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,12 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 # bindgen (llama-cpp-2) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
+# With --test: what the tests need besides the build (the report's browser test).
+if [ "${1:-}" = "--test" ]; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""

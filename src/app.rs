@@ -4,7 +4,7 @@
 use crate::chunk;
 use crate::cli::{
     BatchCommand, BatchExportArgs, BatchImportArgs, ChunkArgs, Cli, Command, DiffArgs, DiffFormat,
-    ModelCommand, RunArgs, RunsArgs, ShowArgs, StatusArgs,
+    ModelCommand, ReportArgs, RunArgs, RunsArgs, ShowArgs, StatusArgs,
 };
 use crate::config::{self, Config};
 use crate::ingest;
@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(a) => status_command(a, &config),
         Command::Diff(a) => diff_command(a, &config),
         Command::Show(a) => show_command(a, &config),
+        Command::Report(a) => report_command(a, &config),
         Command::Models(_) => models_command(&config),
         Command::Batch(BatchCommand::Export(a)) => batch_export_command(a, &config),
         Command::Batch(BatchCommand::Import(a)) => batch_import_command(a, &config),
@@ -102,14 +103,16 @@ fn prices(config: &Config) -> Option<(f64, f64)> {
     }
 }
 
-/// Where the calls of a run go, from the configuration.
-pub fn endpoint_from_config(config: &Config) -> anyhow::Result<pipeline::Endpoint> {
+/// Where the calls of a run go, from the configuration and the endpoint's resolved identity.
+pub fn endpoint_from_config(config: &Config, id: &Identity) -> anyhow::Result<pipeline::Endpoint> {
     let ep = &config.endpoint;
     let options = llm::client_options(ep, config.chunk.encoding);
     if ep.base_url.is_none() {
         return embedded_endpoint(config);
     }
-    let provider = std::sync::Arc::new(llm::openai_from_config(ep)?);
+    let mut settings = llm::openai_from_config(ep)?.settings().clone();
+    settings.mode = id.mode;
+    let provider = std::sync::Arc::new(llm::openai::OpenAiProvider::new(settings)?);
     let info = provider.info();
     let check = provider.clone();
     let preflight: std::sync::Arc<
@@ -127,9 +130,7 @@ pub fn endpoint_from_config(config: &Config) -> anyhow::Result<pipeline::Endpoin
         client: std::sync::Arc::new(llm::Client::new(provider, options)),
         endpoint: info.endpoint,
         model: info.model,
-        mode: ep
-            .structured_output
-            .unwrap_or(crate::config::StructuredMode::JsonSchema),
+        mode: id.mode,
         embedded: false,
         prices: prices(config),
         preflight: Some(preflight),
@@ -187,7 +188,13 @@ fn embedded_endpoint(_: &Config) -> anyhow::Result<pipeline::Endpoint> {
 }
 
 /// Run options from the configuration and the run's flags.
-pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::RunOptions> {
+/// Run options from the configuration, the run's flags, and the context size of the endpoint
+/// (configured, remembered or probed: see [`Identity`]), which caps the chunk budget.
+pub fn run_options(
+    args: &RunArgs,
+    config: &Config,
+    id: &Identity,
+) -> anyhow::Result<pipeline::RunOptions> {
     let mut tasks = Vec::new();
     for t in &config.run.tasks {
         let task = Task::parse(t)
@@ -202,18 +209,20 @@ pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::
     } else {
         args.inputs.clone()
     };
-    let embedded = config.endpoint.base_url.is_none();
-    let context = if embedded {
-        Some(config.local.n_ctx)
-    } else {
-        config.endpoint.context_tokens
-    };
+    let embedded = id.embedded;
+    let context = id.context_tokens;
+    let mut chunk = config.chunk_config();
+    if let Some(c) = context {
+        chunk.max_tokens = chunk
+            .max_tokens
+            .min(llm::probe::chunk_budget_for_context(c));
+    }
     // Room for the instructions, the schema and the reply.
     let whole_doc_tokens = context
         .map(|c| {
             (c as usize)
                 .saturating_sub(if embedded { 4500 } else { 4000 })
-                .max(1000)
+                .max(c as usize / 4)
         })
         .unwrap_or(12_000);
     Ok(pipeline::RunOptions {
@@ -224,7 +233,7 @@ pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::
         label: args.label.clone(),
         refresh: args.refresh,
         progress: !args.no_progress,
-        chunk: config.chunk_config(),
+        chunk,
         temperature: config.endpoint.temperature,
         seed: config.endpoint.seed,
         max_tokens: if embedded {
@@ -240,10 +249,11 @@ pub fn run_options(args: &RunArgs, config: &Config) -> anyhow::Result<pipeline::
 }
 
 fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
-    let opts = run_options(args, config)?;
     if args.dry_run {
         // The plan needs the cache identity only: no connection, no model loaded.
-        let (endpoint, model, mode) = endpoint_identity(config);
+        let id = endpoint_identity(config);
+        let opts = run_options(args, config, &id)?;
+        let (endpoint, model, mode) = (id.endpoint, id.model, id.mode);
         let prices = prices(config);
         let (rows, failed) = pipeline::plan(&opts, &endpoint, &model, mode)?;
         let w = rows
@@ -292,8 +302,10 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
         }
         return Ok(Outcome::Clean);
     }
-    let ep = endpoint_from_config(config)?;
     let rt = runtime()?;
+    let id = probed_identity(config, &rt)?;
+    let opts = run_options(args, config, &id)?;
+    let ep = endpoint_from_config(config, &id)?;
     let report = rt.block_on(pipeline::run(&opts, &ep))?;
     let mut err = std::io::stderr();
     pipeline::print_table(&report, &mut err)?;
@@ -305,17 +317,38 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
     })
 }
 
-/// What identifies the answers of the configured endpoint in the cache, without connecting to
-/// it or loading a model: (endpoint, model, structured-output mode).
-pub fn endpoint_identity(config: &Config) -> (String, String, crate::config::StructuredMode) {
+/// What identifies the answers of the configured endpoint in the cache, and what shapes its
+/// calls: (endpoint, model, structured-output mode, context size).
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub endpoint: String,
+    pub model: String,
+    pub mode: crate::config::StructuredMode,
+    pub context_tokens: Option<u32>,
+    pub embedded: bool,
+}
+
+/// The identity without connecting or loading anything: the configuration first, then what an
+/// earlier probe of this endpoint and model remembered, then the defaults.
+pub fn endpoint_identity(config: &Config) -> Identity {
     let ep = &config.endpoint;
     match &ep.base_url {
-        Some(url) => (
-            url.clone(),
-            ep.model.clone().unwrap_or_else(|| "default".into()),
-            ep.structured_output
-                .unwrap_or(crate::config::StructuredMode::JsonSchema),
-        ),
+        Some(url) => {
+            let model = ep.model.clone().unwrap_or_else(|| "default".into());
+            let caps = llm::probe::load(&config.run.out, url, &model);
+            Identity {
+                endpoint: url.clone(),
+                mode: ep
+                    .structured_output
+                    .or(caps.as_ref().and_then(|c| c.mode))
+                    .unwrap_or(crate::config::StructuredMode::JsonSchema),
+                context_tokens: ep
+                    .context_tokens
+                    .or(caps.as_ref().and_then(|c| c.context_tokens)),
+                model,
+                embedded: false,
+            }
+        }
         None => {
             let path = config
                 .local
@@ -323,9 +356,80 @@ pub fn endpoint_identity(config: &Config) -> (String, String, crate::config::Str
                 .clone()
                 .unwrap_or_else(llm::model_store::model_path);
             let (endpoint, model) = embedded_identity(&path);
-            (endpoint, model, crate::config::StructuredMode::JsonSchema)
+            Identity {
+                endpoint,
+                model,
+                mode: crate::config::StructuredMode::JsonSchema,
+                context_tokens: Some(config.local.n_ctx),
+                embedded: true,
+            }
         }
     }
+}
+
+/// The identity for a run that will call the endpoint: as [`endpoint_identity`], but an HTTP
+/// endpoint that was never probed (and whose mode is not configured) is probed now, once, and
+/// the result is remembered in the cache folder.
+fn probed_identity(config: &Config, rt: &tokio::runtime::Runtime) -> anyhow::Result<Identity> {
+    let id = endpoint_identity(config);
+    let ep = &config.endpoint;
+    if id.embedded {
+        return Ok(id);
+    }
+    let caps = llm::probe::load(&config.run.out, &id.endpoint, &id.model);
+    let mode_known =
+        ep.structured_output.is_some() || caps.as_ref().is_some_and(|c| c.mode.is_some());
+    if caps.is_some() && mode_known {
+        return Ok(id);
+    }
+    let settings = llm::openai_from_config(ep)?.settings().clone();
+    let options = llm::client_options(ep, config.chunk.encoding);
+    eprintln!(
+        "probing {} ({}) once: structured output and context size",
+        id.endpoint, id.model
+    );
+    let caps = rt
+        .block_on(llm::probe::probe(&settings, &options, ep.structured_output))
+        .map_err(|source| pipeline::RunError::Unreachable {
+            endpoint: id.endpoint.clone(),
+            source,
+        })?;
+    print_probe(&caps, &mut std::io::stderr())?;
+    if let Err(e) = llm::probe::save(&config.run.out, &caps) {
+        tracing::warn!("could not remember the probe ({e}); the next run probes again");
+    }
+    Ok(endpoint_identity_with(config, &caps))
+}
+
+/// [`endpoint_identity`] with fresh capabilities.
+fn endpoint_identity_with(config: &Config, caps: &llm::probe::Capabilities) -> Identity {
+    let ep = &config.endpoint;
+    Identity {
+        endpoint: caps.endpoint.clone(),
+        model: caps.model.clone(),
+        mode: ep
+            .structured_output
+            .or(caps.mode)
+            .unwrap_or(crate::config::StructuredMode::JsonSchema),
+        context_tokens: ep.context_tokens.or(caps.context_tokens),
+        embedded: false,
+    }
+}
+
+fn print_probe(caps: &llm::probe::Capabilities, out: &mut dyn Write) -> std::io::Result<()> {
+    for t in &caps.trials {
+        writeln!(out, "  {:<19} {}", t.mode.as_str(), t.outcome)?;
+    }
+    if let Some(m) = caps.mode {
+        writeln!(out, "  structured output: {}", m.as_str())?;
+    }
+    writeln!(
+        out,
+        "  context size: {}",
+        caps.context_tokens
+            .map(|n| format!("{n} tokens (reported by the server)"))
+            .unwrap_or_else(|| "not reported".into())
+    )
 }
 
 /// The cache identity of the embedded model at `path`: its name and size.
@@ -432,12 +536,12 @@ fn batch_export_command(args: &BatchExportArgs, config: &Config) -> anyhow::Resu
              --model) to those `tolk run` will use after the import"
         );
     };
-    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config)?;
-    let (_, _, mode) = endpoint_identity(config);
+    let id = endpoint_identity(config);
+    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config, &id)?;
     let target = crate::batch::Target {
         endpoint: base_url.clone(),
         model: model.clone(),
-        mode,
+        mode: id.mode,
         extra_body: ep.extra_body.clone(),
     };
     let limits = crate::batch::Limits {
@@ -549,8 +653,9 @@ fn batch_import_command(args: &BatchImportArgs, config: &Config) -> anyhow::Resu
 }
 
 fn status_command(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
-    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config)?;
-    let (endpoint, model, mode) = endpoint_identity(config);
+    let id = endpoint_identity(config);
+    let opts = run_options(&planning_args(&args.inputs, &args.endpoint), config, &id)?;
+    let (endpoint, model, mode) = (id.endpoint.clone(), id.model.clone(), id.mode);
     let (rows, failed) = pipeline::plan(&opts, &endpoint, &model, mode)?;
     let prompts = crate::prompt::PromptSet::load(&opts.prompts)?;
     let history = runs::list_runs(&opts.out);
@@ -685,6 +790,37 @@ fn diff_command(args: &DiffArgs, config: &Config) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+fn report_command(args: &ReportArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let out = &config.run.out;
+    if let Some(ab) = &args.diff {
+        let a = runs::resolve_run(out, &ab[0])?;
+        let b = runs::resolve_run(out, &ab[1])?;
+        let d = crate::diff::diff_runs(out, &a, &b, None, None);
+        let dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| runs::run_dir(out, &b.run_id).join("report"));
+        let page = dir.join(format!("diff-{}.html", a.run_id));
+        crate::report::html::write_diff(&d, &b, &page)?;
+        println!("{}", page.display());
+        return Ok(Outcome::Clean);
+    }
+    let m = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| runs::run_dir(out, &m.run_id).join("report"));
+    let written = crate::report::html::write_run(out, &m, &dir)?;
+    eprintln!(
+        "{} pages written for run {} ({} documents)",
+        written.pages.len(),
+        m.run_id,
+        m.inputs.len()
+    );
+    println!("{}", written.pages[0].display());
+    Ok(Outcome::Clean)
+}
+
 fn show_command(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
     let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
@@ -762,12 +898,32 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn ping_command(config: &Config) -> anyhow::Result<Outcome> {
-    let provider = llm::openai_from_config(&config.endpoint)?;
-    let endpoint = provider.info().endpoint;
-    let model = provider.info().model;
+    let ep = &config.endpoint;
+    let base = llm::openai_from_config(ep)?;
+    let options = llm::client_options(ep, config.chunk.encoding);
+    let rt = runtime()?;
+    let endpoint = base.info().endpoint;
+    let model = base.info().model;
+    println!("endpoint:  {endpoint}");
+    println!("requested: {model}");
+    // Probe afresh (a mode set in the configuration is kept, not probed) and remember it.
+    let caps = rt
+        .block_on(llm::probe::probe(
+            base.settings(),
+            &options,
+            ep.structured_output,
+        ))
+        .with_context(|| format!("ping {endpoint} failed"))?;
+    print_probe(&caps, &mut std::io::stdout())?;
+    if let Err(e) = llm::probe::save(&config.run.out, &caps) {
+        tracing::warn!("could not remember the probe: {e}");
+    }
+    let id = endpoint_identity_with(config, &caps);
+    let mut settings = base.settings().clone();
+    settings.mode = id.mode;
     let client = llm::Client::new(
-        std::sync::Arc::new(provider),
-        llm::client_options(&config.endpoint, config.chunk.encoding),
+        std::sync::Arc::new(llm::openai::OpenAiProvider::new(settings)?),
+        options,
     );
     let request = llm::ChatRequest {
         messages: vec![
@@ -786,19 +942,12 @@ fn ping_command(config: &Config) -> anyhow::Result<Outcome> {
             }),
         }),
         max_tokens: Some(64),
-        temperature: Some(config.endpoint.temperature),
-        seed: config.endpoint.seed,
+        temperature: Some(ep.temperature),
+        seed: ep.seed,
     };
-    let mode = config
-        .endpoint
-        .structured_output
-        .unwrap_or(crate::config::StructuredMode::JsonSchema);
-    let rt = runtime()?;
     let started = std::time::Instant::now();
     let result = rt.block_on(client.chat_json(&request));
     let elapsed = started.elapsed();
-    println!("endpoint:  {endpoint}");
-    println!("requested: {model}");
     match result {
         Ok((completion, _)) => {
             println!(
@@ -806,7 +955,7 @@ fn ping_command(config: &Config) -> anyhow::Result<Outcome> {
                 completion.model.as_deref().unwrap_or("(not reported)")
             );
             println!("latency:   {} ms", elapsed.as_millis());
-            println!("structured output ({}): ok", mode.as_str());
+            println!("structured output ({}): ok", id.mode.as_str());
             Ok(Outcome::Clean)
         }
         Err(e) => {

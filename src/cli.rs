@@ -42,6 +42,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// A letter in Dutch with its line numbers beside the English.
     Show(ShowArgs),
+    /// Write a run's HTML report (or a page of the differences between two runs).
+    Report(ReportArgs),
     /// The embedded model: fetch it, or show where it is.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -194,6 +196,22 @@ pub struct ShowArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run id, label or model name (default: the latest run).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// Where to write the pages (default: OUT/runs/<run_id>/report/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output folder of the runs (default: run.out, ./output).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// A page of the differences between runs A and B (ids, labels or model names) instead.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "run")]
+    pub diff: Option<Vec<String>>,
+}
+
 /// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
 #[derive(Debug, Args, Clone, Default)]
 pub struct EndpointArgs {
@@ -276,6 +294,11 @@ impl Cli {
                 o.push(Override::new("run", "out", out.display().to_string()));
             }
             Command::Runs(_) | Command::Diff(_) | Command::Show(_) => {}
+            Command::Report(a) => {
+                if let Some(out) = &a.out_dir {
+                    o.push(Override::new("run", "out", out.display().to_string()));
+                }
+            }
             Command::Run(r) => {
                 r.endpoint.overrides(&mut o);
                 if let Some(out) = &r.out {

@@ -69,7 +69,9 @@ pub struct EndpointConfig {
     pub model: Option<String>,
     /// Name of the environment variable holding the API key. Unset variable: no Authorization.
     pub api_key_env: String,
-    pub timeout_s: f64,
+    /// Seconds to wait for a reply. Unset: 120, or 600 for a loopback endpoint (a local server
+    /// on 2 cores can take half a minute before the first token of a long prompt).
+    pub timeout_s: Option<f64>,
     pub connect_timeout_s: f64,
     pub concurrency: usize,
     pub max_retries: u32,
@@ -94,13 +96,52 @@ pub struct EndpointConfig {
     pub context_tokens: Option<u32>,
 }
 
+/// The reply timeout when none is configured.
+pub const REMOTE_TIMEOUT_S: f64 = 120.0;
+/// ... and for an endpoint on this machine.
+pub const LOOPBACK_TIMEOUT_S: f64 = 600.0;
+
+impl EndpointConfig {
+    /// Is the endpoint on this machine (127.0.0.0/8, ::1, localhost)?
+    pub fn is_loopback(&self) -> bool {
+        self.base_url.as_deref().is_some_and(is_loopback_url)
+    }
+
+    /// The reply timeout: as configured, else generous for loopback servers.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.timeout_s.unwrap_or(if self.is_loopback() {
+            LOOPBACK_TIMEOUT_S
+        } else {
+            REMOTE_TIMEOUT_S
+        }))
+    }
+}
+
+/// Does `url` point at this machine?
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {
             base_url: None,
             model: None,
             api_key_env: "OPENAI_API_KEY".into(),
-            timeout_s: 120.0,
+            timeout_s: None,
             connect_timeout_s: 10.0,
             concurrency: 8,
             max_retries: 6,
@@ -377,7 +418,7 @@ fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
             "must be between 0 and 2",
         ));
     }
-    if e.timeout_s <= 0.0 || e.connect_timeout_s <= 0.0 {
+    if e.timeout_s.is_some_and(|t| t <= 0.0) || e.connect_timeout_s <= 0.0 {
         return Err(invalid(
             origin,
             "endpoint.timeout_s",
@@ -456,6 +497,35 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn loopback_endpoints_get_a_long_timeout_unless_one_is_set() {
+        for url in [
+            "http://127.0.0.1:8000/v1",
+            "http://localhost:11434/v1",
+            "http://[::1]:8080/v1",
+            "http://user:pw@127.0.0.2/v1",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://api.openai.com/v1",
+            "http://10.0.0.5:8000/v1",
+            "http://localhost.example.com/v1",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+        let mut e = EndpointConfig {
+            base_url: Some("http://127.0.0.1:8000/v1".into()),
+            ..EndpointConfig::default()
+        };
+        assert_eq!(e.timeout().as_secs(), 600);
+        e.timeout_s = Some(30.0);
+        assert_eq!(e.timeout().as_secs(), 30);
+        e.base_url = Some("https://api.openai.com/v1".into());
+        e.timeout_s = None;
+        assert_eq!(e.timeout().as_secs(), 120);
     }
 
     #[test]

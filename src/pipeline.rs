@@ -38,7 +38,7 @@ pub enum RunError {
     Prompt(#[from] crate::prompt::PromptError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the endpoint {endpoint} cannot be reached: {source}")]
+    #[error("the endpoint {endpoint} cannot be reached")]
     Unreachable {
         endpoint: String,
         #[source]
@@ -116,7 +116,12 @@ pub struct Executor {
     /// Checked once, before the first live call: is the endpoint there at all?
     preflight: Option<Preflight>,
     reachable: tokio::sync::OnceCell<Result<(), LlmError>>,
+    /// (document, task) whose calls the model rejected as longer than its context.
+    too_long: std::sync::Mutex<std::collections::BTreeSet<(String, Task)>>,
 }
+
+/// How often a call that is still waiting says so.
+const WAITING_NOTICE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A check that the endpoint answers at all.
 pub type Preflight = Arc<dyn Fn() -> BoxFuture<'static, Result<(), LlmError>> + Send + Sync>;
@@ -125,6 +130,14 @@ impl Executor {
     /// The cache key of a call.
     pub fn key(&self, spec: &CallSpec) -> CacheKey {
         key_for(&self.endpoint, &self.model, self.mode, spec)
+    }
+
+    /// Did a call of this document's task exceed the model's context (since the last ask)?
+    fn take_too_long(&self, doc_id: &str, task: Task) -> bool {
+        self.too_long
+            .lock()
+            .expect("too_long lock")
+            .remove(&(doc_id.to_string(), task))
     }
 
     fn cost(&self, prompt: u64, completion: u64) -> f64 {
@@ -182,14 +195,35 @@ impl Caller for Executor {
             self.progress
                 .call_started(&spec.doc_id, &format!("{} {}", spec.task.name(), spec.what));
             let what = format!("{} {} {}", spec.doc_id, spec.task.name(), spec.what);
-            let (completion, value) =
-                self.client
-                    .chat_json(&spec.request)
-                    .await
-                    .map_err(|source| TaskError::Llm {
-                        what: what.clone(),
-                        source,
-                    })?;
+            let call = self.client.chat_json(&spec.request);
+            tokio::pin!(call);
+            let started = Instant::now();
+            let mut tick = tokio::time::interval_at(
+                tokio::time::Instant::now() + WAITING_NOTICE,
+                WAITING_NOTICE,
+            );
+            let result = loop {
+                tokio::select! {
+                    r = &mut call => break r,
+                    _ = tick.tick() => self.progress.call_waiting(
+                        &spec.doc_id,
+                        &format!("{} {}", spec.task.name(), spec.what),
+                        started.elapsed().as_secs(),
+                    ),
+                }
+            };
+            let (completion, value) = result.map_err(|source| {
+                if source.context_exceeded() {
+                    self.too_long
+                        .lock()
+                        .expect("too_long lock")
+                        .insert((spec.doc_id.clone(), spec.task));
+                }
+                TaskError::Llm {
+                    what: what.clone(),
+                    source,
+                }
+            })?;
             let usage = completion.usage.unwrap_or_default();
             let entry = Entry {
                 key,
@@ -333,19 +367,53 @@ pub fn first_round(
 
 /// The number of calls a task makes (the reduce step included), without rendering anything.
 pub fn call_count(p: &Prepared, task: Task, ctx: &TaskContext) -> usize {
-    let n = p.chunks.len().max(1);
+    call_count_of(task, &p.chunks, ctx)
+}
+
+fn call_count_of(task: Task, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+    let n = chunks.len().max(1);
     match task {
         Task::Translate => n,
         Task::Summary if n > 1 => n + 1,
         Task::Summary => 1,
         Task::Stance => {
-            let total: usize = p.chunks.iter().map(|c| c.tokens).sum();
+            let total: usize = chunks.iter().map(|c| c.tokens).sum();
             if total <= ctx.whole_doc_tokens || n == 1 {
                 1
             } else {
                 n
             }
         }
+    }
+}
+
+/// The smallest chunk budget a context-length rejection cuts down to.
+pub const MIN_RESPLIT_BUDGET: usize = 128;
+
+/// Run one task of one document.
+async fn run_task(
+    task: Task,
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+    caller: &dyn Caller,
+) -> Outcome {
+    match task {
+        Task::Translate => {
+            let (out, res, model) = tasks::translate::run(doc, chunks, ctx, caller).await;
+            Outcome::Translation(out, res, model)
+        }
+        Task::Summary => Outcome::Summary(tasks::summary::run(doc, chunks, ctx, caller).await),
+        Task::Stance => Outcome::Stance(tasks::stance::run(doc, chunks, ctx, caller).await),
+    }
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Translation(_, Err(_), _) | Outcome::Summary(Err(_)) | Outcome::Stance(Err(_))
+        )
     }
 }
 
@@ -421,6 +489,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         resolved: std::sync::Mutex::new((None, None)),
         preflight: ep.preflight.clone(),
         reachable: tokio::sync::OnceCell::new(),
+        too_long: std::sync::Mutex::new(Default::default()),
     });
 
     let mut set = tokio::task::JoinSet::new();
@@ -429,26 +498,52 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         progress.doc_started(&p.doc.id);
         pending.insert(p.doc.id.clone(), opts.tasks.len());
         for &task in &opts.tasks {
-            let (doc, chunks, ctx, exec) =
-                (p.doc.clone(), p.chunks.clone(), ctx.clone(), exec.clone());
+            let (doc, chunks, ctx, exec, progress) = (
+                p.doc.clone(),
+                p.chunks.clone(),
+                ctx.clone(),
+                exec.clone(),
+                progress.clone(),
+            );
+            let chunking = opts.chunk;
             set.spawn(async move {
                 let t0 = Instant::now();
                 let counted = Counted {
                     inner: exec.as_ref(),
                     calls: AtomicU64::new(0),
                 };
-                let outcome = match task {
-                    Task::Translate => {
-                        let (out, res, model) =
-                            tasks::translate::run(&doc, &chunks, &ctx, &counted).await;
-                        Outcome::Translation(out, res, model)
+                let (mut chunks, mut ctx, mut budget) = (chunks, ctx, chunking.max_tokens);
+                let mut notes = Vec::new();
+                let outcome = loop {
+                    let outcome = run_task(task, &doc, &chunks, &ctx, &counted).await;
+                    // A prompt longer than the model's context: cut this letter's chunks at half
+                    // the budget and try the task again (its cached answers still count).
+                    if outcome.failed()
+                        && exec.take_too_long(&doc.id, task)
+                        && budget > MIN_RESPLIT_BUDGET
+                    {
+                        budget = (budget / 2).max(MIN_RESPLIT_BUDGET);
+                        let cfg = ChunkConfig {
+                            max_tokens: budget,
+                            ..chunking
+                        };
+                        // A whole-letter call that was too long goes per chunk from now on.
+                        let letter_tokens: usize = chunks.iter().map(|c| c.tokens).sum();
+                        chunks = Arc::new(chunk::split(&doc, &cfg).chunks);
+                        ctx = Arc::new(TaskContext {
+                            whole_doc_tokens: (ctx.whole_doc_tokens.min(letter_tokens) / 2).max(1),
+                            ..(*ctx).clone()
+                        });
+                        let note = format!(
+                            "{}: a prompt was longer than the model's context; re-cut at {budget} tokens per chunk and tried again",
+                            task.name()
+                        );
+                        progress.println(&format!("{}: {note}", doc.id));
+                        progress.add_calls(call_count_of(task, &chunks, &ctx) as u64);
+                        notes.push(note);
+                        continue;
                     }
-                    Task::Summary => {
-                        Outcome::Summary(tasks::summary::run(&doc, &chunks, &ctx, &counted).await)
-                    }
-                    Task::Stance => {
-                        Outcome::Stance(tasks::stance::run(&doc, &chunks, &ctx, &counted).await)
-                    }
+                    break outcome;
                 };
                 let calls = counted.calls.load(Ordering::Relaxed);
                 (
@@ -457,17 +552,18 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
                     outcome,
                     t0.elapsed().as_secs_f64(),
                     calls,
+                    notes,
                 )
             });
         }
     }
 
-    let mut results: Vec<(String, Task, Outcome, f64, u64)> = Vec::new();
+    let mut results: Vec<(String, Task, Outcome, f64, u64, Vec<String>)> = Vec::new();
     loop {
         tokio::select! {
             next = set.join_next() => {
                 let Some(joined) = next else { break };
-                let Ok((doc_id, task, outcome, secs, calls)) = joined else { continue };
+                let Ok((doc_id, task, outcome, secs, calls, notes)) = joined else { continue };
                 let status = match &outcome {
                     Outcome::Translation(_, Ok(()), _) | Outcome::Summary(Ok(_)) | Outcome::Stance(Ok(_)) => "ok".to_string(),
                     Outcome::Translation(_, Err(e), _) => format!("failed: {e}"),
@@ -480,7 +576,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
                         progress.doc_done(&doc_id);
                     }
                 }
-                results.push((doc_id, task, outcome, secs, calls));
+                results.push((doc_id, task, outcome, secs, calls, notes));
             }
             _ = tokio::signal::ctrl_c() => {
                 set.abort_all();
@@ -521,11 +617,12 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
     results.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut table = Vec::new();
     let mut all_ok = failed_inputs.is_empty();
-    for (doc_id, task, outcome, secs, calls) in results {
+    for (doc_id, task, outcome, secs, calls, notes) in results {
         let entry = inputs
             .iter_mut()
             .find(|e| e.doc_id == doc_id)
             .expect("every result has an input");
+        entry.warnings.extend(notes);
         let doc_dir = dir.join(&doc_id);
         let status = match outcome {
             Outcome::Translation(mut out, res, model) => {

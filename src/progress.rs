@@ -125,10 +125,22 @@ impl Progress {
         }
     }
 
-    /// A call is waiting for a slow answer; shown on the document's line so it looks alive.
+    /// A call went out; shown on the document's line, with a clock, so that a slow answer (a
+    /// local server can take minutes) looks alive.
     pub fn call_started(&self, doc: &str, what: &str) {
         if let Some(bar) = self.docs.lock().expect("docs lock").get(doc) {
+            bar.reset_elapsed();
             bar.set_message(format!("{what} …"));
+        }
+    }
+
+    /// A call has been waiting `secs` seconds and is still alive: the document's line says so
+    /// (with bars), or a line is printed (plain output, every minute or so).
+    pub fn call_waiting(&self, doc: &str, what: &str, secs: u64) {
+        if let Some(bar) = self.docs.lock().expect("docs lock").get(doc) {
+            bar.set_message(format!("{what} … waiting {secs} s"));
+        } else if self.plain {
+            eprintln!("{doc}: {what}: still waiting for the answer ({secs} s)");
         }
     }
 
@@ -148,7 +160,7 @@ impl Progress {
         if let Some(mp) = &self.mp {
             let bar = mp.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("  {spinner} {prefix}: {msg}")
+                ProgressStyle::with_template("  {spinner} {prefix}: {msg} [{elapsed}]")
                     .expect("valid template"),
             );
             bar.set_prefix(doc.to_string());

@@ -11,6 +11,7 @@ mod client;
 pub mod local;
 pub mod model_store;
 pub mod openai;
+pub mod probe;
 pub mod structured;
 
 pub use client::{Client, ClientOptions, Stats};
@@ -269,6 +270,45 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// The HTTP provider for an `[endpoint]` section, with the key read from the variable it names.
+pub fn openai_from_config(
+    ep: &crate::config::EndpointConfig,
+) -> Result<openai::OpenAiProvider, LlmError> {
+    let base_url = ep
+        .base_url
+        .clone()
+        .ok_or_else(|| LlmError::Local("no endpoint configured (endpoint.base_url)".into()))?;
+    openai::OpenAiProvider::new(openai::OpenAiSettings {
+        base_url,
+        model: ep.model.clone().unwrap_or_else(|| "default".into()),
+        api_key: crate::config::ApiKey::from_env(&ep.api_key_env),
+        timeout: ep.timeout(),
+        connect_timeout: Duration::from_secs_f64(ep.connect_timeout_s),
+        mode: ep
+            .structured_output
+            .unwrap_or(crate::config::StructuredMode::JsonSchema),
+        extra_headers: ep.extra_headers.clone(),
+        extra_body: ep.extra_body.clone(),
+    })
+}
+
+/// Client limits from an `[endpoint]` section.
+pub fn client_options(
+    ep: &crate::config::EndpointConfig,
+    encoding: crate::chunk::TokenEncoding,
+) -> ClientOptions {
+    ClientOptions {
+        concurrency: ep.concurrency,
+        max_retries: ep.max_retries,
+        retry_base: Duration::from_millis(ep.retry_base_ms),
+        retry_max: Duration::from_millis(ep.retry_max_ms),
+        rpm: ep.rpm,
+        tpm: ep.tpm,
+        max_tokens_retry: ep.max_tokens_retry,
+        encoding,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,44 +383,5 @@ mod tests {
         );
         assert!(http(400, "x", Some("context_length_exceeded")).context_exceeded());
         assert!(!http(401, "x", None).context_exceeded());
-    }
-}
-
-/// The HTTP provider for an `[endpoint]` section, with the key read from the variable it names.
-pub fn openai_from_config(
-    ep: &crate::config::EndpointConfig,
-) -> Result<openai::OpenAiProvider, LlmError> {
-    let base_url = ep
-        .base_url
-        .clone()
-        .ok_or_else(|| LlmError::Local("no endpoint configured (endpoint.base_url)".into()))?;
-    openai::OpenAiProvider::new(openai::OpenAiSettings {
-        base_url,
-        model: ep.model.clone().unwrap_or_else(|| "default".into()),
-        api_key: crate::config::ApiKey::from_env(&ep.api_key_env),
-        timeout: Duration::from_secs_f64(ep.timeout_s),
-        connect_timeout: Duration::from_secs_f64(ep.connect_timeout_s),
-        mode: ep
-            .structured_output
-            .unwrap_or(crate::config::StructuredMode::JsonSchema),
-        extra_headers: ep.extra_headers.clone(),
-        extra_body: ep.extra_body.clone(),
-    })
-}
-
-/// Client limits from an `[endpoint]` section.
-pub fn client_options(
-    ep: &crate::config::EndpointConfig,
-    encoding: crate::chunk::TokenEncoding,
-) -> ClientOptions {
-    ClientOptions {
-        concurrency: ep.concurrency,
-        max_retries: ep.max_retries,
-        retry_base: Duration::from_millis(ep.retry_base_ms),
-        retry_max: Duration::from_millis(ep.retry_max_ms),
-        rpm: ep.rpm,
-        tpm: ep.tpm,
-        max_tokens_retry: ep.max_tokens_retry,
-        encoding,
     }
 }

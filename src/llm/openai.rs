@@ -123,6 +123,37 @@ impl OpenAiProvider {
     }
 }
 
+impl OpenAiProvider {
+    /// The context size the server reports, if it does: vLLM's `max_model_len` in /models (for
+    /// this model, or the only one served), else llama.cpp's `n_ctx` in /props.
+    pub async fn context_size(&self) -> Option<u32> {
+        if let Ok((_, raw)) = self.models().await {
+            let data = raw["data"].as_array().cloned().unwrap_or_default();
+            let entry = data
+                .iter()
+                .find(|m| m["id"].as_str() == Some(self.settings.model.as_str()))
+                .or_else(|| (data.len() == 1).then(|| &data[0]));
+            if let Some(n) = entry.and_then(|m| m["max_model_len"].as_u64()) {
+                return u32::try_from(n).ok();
+            }
+        }
+        let root = self.settings.base_url.trim_end_matches('/');
+        let root = root.strip_suffix("/v1").unwrap_or(root);
+        let (status, _, text) = self
+            .send(self.http.get(format!("{root}/props")))
+            .await
+            .ok()?;
+        if !status.is_success() {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&text).ok()?;
+        v["default_generation_settings"]["n_ctx"]
+            .as_u64()
+            .or_else(|| v["n_ctx"].as_u64())
+            .and_then(|n| u32::try_from(n).ok())
+    }
+}
+
 /// Build the chat-completions body. In `json_object` and `prompt` modes the schema also goes into
 /// the system message, since the server will not see it otherwise.
 pub fn body_for(

@@ -1,4 +1,6 @@
-//! Reports: the readable Markdown beside every JSON output.
+//! Reports: the readable Markdown beside every JSON output, the terminal views, and the HTML
+//! report site.
 
+pub mod html;
 pub mod markdown;
 pub mod terminal;

@@ -3,7 +3,7 @@
 
 #![cfg(feature = "local")]
 
-use crate::support::{root, stderr, stdout, tolk};
+use crate::support::{check_exact_quotes, heavy, model_or_skip, root, stderr, stdout, tolk};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -84,32 +84,16 @@ fn quote_constrained_stance_schema_lists_the_letters_own_sentences() {
     );
 }
 
-fn model_or_skip() -> Option<PathBuf> {
-    let out = tolk(&root(), &["model", "path"], &[]);
-    let path = PathBuf::from(stdout(&out).trim());
-    if path.is_file() {
-        return Some(path);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI must fetch the embedded model first (tolk model fetch): {} is missing",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipping the real-model test: no model at {} (tolk model fetch)",
-        path.display()
-    );
-    None
-}
-
 fn read(p: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 #[test]
 fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
-    let Some(_) = model_or_skip() else { return };
+    let Some(_) = model_or_skip("the real-model test") else {
+        return;
+    };
+    let _cores = heavy();
     let out = tempfile::tempdir().unwrap();
     let letter = root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt");
     let o = tolk(
@@ -171,30 +155,14 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
     assert!(!su["summary_en"].as_str().unwrap().is_empty());
     let st = read(&doc_dir.join("stance.json"));
     assert_eq!(st["topics"].as_array().unwrap().len(), 11);
-    let mut evidence: Vec<Value> = st["overall"]["evidence"].as_array().unwrap().clone();
-    for topic in st["topics"].as_array().unwrap() {
-        evidence.extend(topic["evidence"].as_array().unwrap().iter().cloned());
+    // Quotes are constrained to the letter's sentences: all exact, all at their lines.
+    let topics = st["topics"].as_array().unwrap();
+    for e in topics
+        .iter()
+        .chain([&st["overall"]])
+        .flat_map(|t| t["evidence"].as_array().unwrap())
+    {
+        assert_eq!(e["match"], "exact", "{e}");
     }
-    let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
-    for e in evidence {
-        assert_eq!(
-            e["match"], "exact",
-            "quotes are constrained to the letter's sentences: {e}"
-        );
-        let [a, b]: [u32; 2] = serde_json::from_value(e["lines"].clone()).unwrap();
-        let at: String = (a..=b)
-            .map(|l| {
-                letters(
-                    &doc.original_line(l)
-                        .unwrap()
-                        .replace("<sup>", "")
-                        .replace("</sup>", ""),
-                )
-            })
-            .collect();
-        assert!(
-            at.contains(&letters(e["quote_nl"].as_str().unwrap())),
-            "{e} at L{a}-{b}"
-        );
-    }
+    check_exact_quotes(&doc, &st);
 }

@@ -1,9 +1,12 @@
 //! Integration tests, one binary: `cargo test` runs them all.
 mod batch;
+mod capabilities;
 mod cli_chunk;
 mod client;
 mod letters;
 mod local;
+mod real_server;
+mod report;
 mod run;
 pub mod support;
 mod versions;

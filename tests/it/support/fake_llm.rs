@@ -155,11 +155,19 @@ impl FakeLlm {
         self.state.requests.lock().unwrap().clone()
     }
 
-    /// Chat-completion requests only.
+    /// Chat-completion requests of the work itself (capability probes aside).
     pub fn chat_requests(&self) -> Vec<Recorded> {
         self.requests()
             .into_iter()
-            .filter(|r| r.path.ends_with("/chat/completions"))
+            .filter(|r| r.path.ends_with("/chat/completions") && !is_probe(r))
+            .collect()
+    }
+
+    /// tolk's capability probes (one per mode tried).
+    pub fn probe_requests(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/chat/completions") && is_probe(r))
             .collect()
     }
 
@@ -171,6 +179,16 @@ impl FakeLlm {
         self.state.requests.lock().unwrap().clear();
         self.state.max_in_flight.store(0, Ordering::SeqCst);
     }
+}
+
+/// A capability probe: its schema is named `tolk_probe` (or, in the prompt modes, is in the
+/// system message).
+pub fn is_probe(r: &Recorded) -> bool {
+    r.body["response_format"]["json_schema"]["name"] == "tolk_probe"
+        || r.body["messages"][0]["content"]
+            .as_str()
+            .is_some_and(|s| s.contains("tolk-ready"))
+        || r.body["response_format"]["schema"]["properties"]["status"]["enum"][0] == "tolk-ready"
 }
 
 /// Run a fake server on its own thread and runtime, for tests that drive the tolk binary
@@ -217,6 +235,10 @@ impl FakeThread {
 
     pub fn chat_requests(&self) -> Vec<Recorded> {
         self.with(|f| f.chat_requests())
+    }
+
+    pub fn probe_requests(&self) -> Vec<Recorded> {
+        self.with(|f| f.probe_requests())
     }
 
     pub fn push(&self, reply: Reply) {

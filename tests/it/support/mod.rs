@@ -51,3 +51,65 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 pub mod fake_llm;
+
+/// Tests that run a real model take the machine's cores: they take this lock, so that two of
+/// them never compete (the other tests are light).
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The embedded default model, or None (with a message) when it is not fetched. Under CI it
+/// must be there: the test command fetches it first.
+pub fn model_or_skip(what: &str) -> Option<PathBuf> {
+    let out = tolk(&root(), &["model", "path"], &[]);
+    let path = PathBuf::from(stdout(&out).trim());
+    if path.is_file() {
+        return Some(path);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "CI must fetch the embedded model first (tolk model fetch): {} is missing",
+            path.display()
+        );
+    }
+    eprintln!(
+        "skipping {what}: no model at {} (tolk model fetch)",
+        path.display()
+    );
+    None
+}
+
+/// Every quote marked exact in a stance output is at the lines it gives (letters and digits
+/// compared, so line breaks, hyphens and markup do not count). Returns how many were checked.
+pub fn check_exact_quotes(doc: &tolk::ingest::Document, stance: &serde_json::Value) -> usize {
+    let mut evidence: Vec<serde_json::Value> = stance["overall"]["evidence"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for topic in stance["topics"].as_array().unwrap() {
+        evidence.extend(topic["evidence"].as_array().unwrap().iter().cloned());
+    }
+    let letters = |s: &str| -> String {
+        s.replace("<sup>", "")
+            .replace("</sup>", "")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut checked = 0;
+    for e in evidence.iter().filter(|e| e["match"] == "exact") {
+        let [a, b]: [u32; 2] = serde_json::from_value(e["lines"].clone()).unwrap();
+        assert!(a >= 1 && b <= doc.line_count && a <= b, "{e}");
+        let at: String = (a..=b)
+            .map(|l| letters(doc.original_line(l).unwrap()))
+            .collect();
+        assert!(
+            at.contains(&letters(e["quote_nl"].as_str().unwrap())),
+            "{e} is not at L{a}-{b}"
+        );
+        checked += 1;
+    }
+    checked
+}

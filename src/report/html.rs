@@ -1,0 +1,494 @@
+//! The HTML report: a static, self-contained site (inline CSS and a little JS, no external
+//! resource) per run: `index.html` with the run's metadata and a documents x topics stance
+//! matrix, one page per letter with the Dutch original (line numbers) beside the English, the
+//! summary and the stance panel, and a diff page between two runs.
+//!
+//! Pages are minijinja templates (`src/report/templates/`, compiled into the binary). The
+//! environment escapes every value in `.html` templates, so a letter or a model reply holding
+//! `<script>` shows as text. Nothing here builds HTML by string concatenation.
+
+use crate::diff::RunDiff;
+use crate::ground::Match;
+use crate::store::run::{Manifest, run_dir};
+use crate::store::{StoreError, read_json, write_atomic};
+use crate::tasks::stance::{Evidence, StanceOut};
+use crate::tasks::summary::SummaryOut;
+use crate::tasks::translate::TranslationOut;
+use minijinja::Environment;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("report template {name}: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("index.html", include_str!("templates/index.html")),
+    ("doc.html", include_str!("templates/doc.html")),
+    ("diff.html", include_str!("templates/diff.html")),
+];
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // Escaping is decided by the template's name: every one here ends in .html.
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("report template {name} does not parse: {e}"));
+    }
+    env
+}
+
+fn render(name: &str, ctx: &serde_json::Value) -> Result<String, ReportError> {
+    let env = environment();
+    let tmpl = env
+        .get_template(name)
+        .map_err(|source| ReportError::Template {
+            name: name.into(),
+            source,
+        })?;
+    tmpl.render(minijinja::value::Serde(ctx))
+        .map_err(|source| ReportError::Template {
+            name: name.into(),
+            source,
+        })
+}
+
+/// `12-15` (or `12`), as the pages' `data-lines` and anchors write a range.
+fn range(r: [u32; 2]) -> String {
+    if r[0] == r[1] {
+        r[0].to_string()
+    } else {
+        format!("{}-{}", r[0], r[1])
+    }
+}
+
+/// The page of a document.
+pub fn doc_page(doc_id: &str) -> String {
+    let safe: String = doc_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("doc-{safe}.html")
+}
+
+#[derive(Serialize)]
+struct EvidenceView {
+    quote_nl: String,
+    quote_en: String,
+    /// `data-lines` value, when the quote was found.
+    lines: Option<String>,
+    label: String,
+    status: &'static str,
+    score: String,
+}
+
+fn evidence(e: &Evidence) -> EvidenceView {
+    EvidenceView {
+        quote_nl: e.quote_nl.clone(),
+        quote_en: e.quote_en.clone(),
+        lines: e.lines.map(range),
+        label: e
+            .lines
+            .map(|r| format!("L{}", range(r)))
+            .unwrap_or_default(),
+        status: match e.status {
+            Match::Exact => "exact",
+            Match::Fuzzy => "fuzzy",
+            Match::Unverified => "unverified",
+        },
+        score: format!("{:.2}", e.score),
+    }
+}
+
+#[derive(Serialize)]
+struct TopicView {
+    topic: String,
+    label: String,
+    stance: String,
+    confidence: String,
+    rationale_en: String,
+    evidence: Vec<EvidenceView>,
+}
+
+#[derive(Serialize)]
+struct StanceView {
+    author: Vec<String>,
+    addressees: Vec<String>,
+    date: Option<String>,
+    doc_type: String,
+    overall: TopicView,
+    topics: Vec<TopicView>,
+}
+
+fn stance_view(s: &StanceOut) -> StanceView {
+    StanceView {
+        author: s.author.clone(),
+        addressees: s.addressees.clone(),
+        date: s.date.clone(),
+        doc_type: s.doc_type.replace('_', " "),
+        overall: TopicView {
+            topic: "overall".into(),
+            label: "Overall".into(),
+            stance: s.overall.stance.clone(),
+            confidence: format!("{:.2}", s.overall.confidence),
+            rationale_en: s.overall.rationale_en.clone(),
+            evidence: s.overall.evidence.iter().map(evidence).collect(),
+        },
+        topics: s
+            .topics
+            .iter()
+            .map(|t| TopicView {
+                topic: t.topic.clone(),
+                label: t.label.clone(),
+                stance: t.stance.clone(),
+                confidence: format!("{:.2}", t.confidence),
+                rationale_en: t.rationale_en.clone(),
+                evidence: t.evidence.iter().map(evidence).collect(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize)]
+struct Line {
+    n: u32,
+    text: String,
+}
+
+/// One row of the bilingual view: the Dutch lines a segment owns, and its English.
+#[derive(Serialize)]
+struct Row {
+    id: String,
+    kind: String,
+    lines: Vec<Line>,
+    label: String,
+    en: Option<String>,
+}
+
+fn rows(t: &TranslationOut, original: Option<&[String]>) -> Vec<Row> {
+    t.segments
+        .iter()
+        .map(|s| {
+            let owned: Vec<[u32; 2]> = s.spans.clone().unwrap_or_else(|| vec![s.lines]);
+            let lines = match original {
+                Some(orig) => owned
+                    .iter()
+                    .flat_map(|r| r[0]..=r[1])
+                    .filter_map(|n| {
+                        let text = orig.get(n as usize - 1)?;
+                        (!text.trim().is_empty()).then(|| Line {
+                            n,
+                            text: text.clone(),
+                        })
+                    })
+                    .collect(),
+                // The source is gone: the segment's own (normalised) Dutch, at its first line.
+                None => vec![Line {
+                    n: s.lines[0],
+                    text: s.nl.clone(),
+                }],
+            };
+            Row {
+                id: s.id.clone(),
+                kind: match s.kind {
+                    crate::ingest::Kind::Body => String::new(),
+                    k => k.as_str().replace('_', " "),
+                },
+                label: format!("L{}", range(s.lines)),
+                lines,
+                en: s.en.clone(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Serialize)]
+struct KeyPointView {
+    text_en: String,
+    /// `data-lines`: "12-15,20".
+    lines: String,
+    labels: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    summary_en: String,
+    key_points: Vec<KeyPointView>,
+}
+
+fn summary_view(s: &SummaryOut) -> SummaryView {
+    SummaryView {
+        summary_en: s.summary_en.clone(),
+        key_points: s
+            .key_points
+            .iter()
+            .map(|k| KeyPointView {
+                text_en: k.text_en.clone(),
+                lines: k
+                    .lines
+                    .iter()
+                    .map(|r| range(*r))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                labels: k.lines.iter().map(|r| format!("L{}", range(*r))).collect(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Serialize)]
+struct RunView {
+    run_id: String,
+    label: Option<String>,
+    created_at: String,
+    tolk_version: String,
+    endpoint: String,
+    model_requested: String,
+    model_resolved: Option<String>,
+    warning: Option<String>,
+    structured_output: String,
+    temperature: f64,
+    chunk_max_tokens: usize,
+    tasks: Vec<String>,
+    prompts: Vec<(String, String)>,
+    requests: u64,
+    cache_hits: u64,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cost: Option<String>,
+    duration_s: f64,
+}
+
+fn run_view(m: &Manifest) -> RunView {
+    RunView {
+        run_id: m.run_id.clone(),
+        label: m.label.clone(),
+        created_at: m.created_at.clone(),
+        tolk_version: m.tolk_version.clone(),
+        endpoint: m.endpoint.clone(),
+        model_requested: m.model.requested.clone(),
+        model_resolved: m.model.resolved.clone(),
+        warning: m.warning.clone(),
+        structured_output: m.params.structured_output.clone(),
+        temperature: m.params.temperature,
+        chunk_max_tokens: m.params.chunk_max_tokens,
+        tasks: m.params.tasks.clone(),
+        prompts: m
+            .prompts
+            .iter()
+            .map(|(k, v)| (k.clone(), v.chars().take(12).collect()))
+            .collect(),
+        requests: m.usage.requests,
+        cache_hits: m.usage.cache_hits,
+        prompt_tokens: m.usage.prompt_tokens,
+        completion_tokens: m.usage.completion_tokens,
+        cost: m.usage.cost_usd.map(|c| format!("${c:.4}")),
+        duration_s: m.duration_s,
+    }
+}
+
+#[derive(Serialize)]
+struct Cell {
+    stance: String,
+    confidence: String,
+    href: String,
+    evidence: usize,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct DocRow {
+    doc_id: String,
+    page: String,
+    tasks: Vec<(String, String)>,
+    overall: Option<Cell>,
+    cells: Vec<Option<Cell>>,
+    warnings: usize,
+    unverified: u32,
+}
+
+/// What `write_run` wrote.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub dir: PathBuf,
+    pub pages: Vec<PathBuf>,
+}
+
+/// Write the report of run `m` of output folder `out` into `dest`.
+pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, ReportError> {
+    let dir = run_dir(out, &m.run_id);
+    let run = run_view(m);
+    let mut pages = Vec::new();
+    // The matrix's columns: the topics, in the order of the first stance output.
+    let mut columns: Vec<(String, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut rows_out = Vec::new();
+    let mut stances: BTreeMap<String, StanceOut> = BTreeMap::new();
+    for input in &m.inputs {
+        if let Ok(s) = read_json::<StanceOut>(&dir.join(&input.doc_id).join("stance.json")) {
+            for t in &s.topics {
+                if seen.insert(t.topic.clone()) {
+                    columns.push((t.topic.clone(), t.label.clone()));
+                }
+            }
+            stances.insert(input.doc_id.clone(), s);
+        }
+    }
+    for input in &m.inputs {
+        let page = doc_page(&input.doc_id);
+        let doc_dir = dir.join(&input.doc_id);
+        let stance = stances.get(&input.doc_id);
+        let cell = |t: &crate::tasks::stance::TopicOut| Cell {
+            stance: t.stance.clone(),
+            confidence: format!("{:.2}", t.confidence),
+            href: format!("{page}#topic-{}", t.topic),
+            evidence: t.evidence.len(),
+            title: t.rationale_en.clone(),
+        };
+        rows_out.push(DocRow {
+            doc_id: input.doc_id.clone(),
+            page: page.clone(),
+            tasks: input
+                .tasks
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            overall: stance.map(|s| Cell {
+                stance: s.overall.stance.clone(),
+                confidence: format!("{:.2}", s.overall.confidence),
+                href: format!("{page}#topic-overall"),
+                evidence: s.overall.evidence.len(),
+                title: s.overall.rationale_en.clone(),
+            }),
+            cells: columns
+                .iter()
+                .map(|(id, _)| {
+                    stance.and_then(|s| s.topics.iter().find(|t| &t.topic == id).map(cell))
+                })
+                .collect(),
+            warnings: input.warnings.len(),
+            unverified: input.unverified_quotes,
+        });
+        if input.tasks.contains_key("read") {
+            continue; // never read: nothing to show
+        }
+        let translation: Option<TranslationOut> = read_json(&doc_dir.join("translation.json")).ok();
+        let summary: Option<SummaryOut> = read_json(&doc_dir.join("summary.json")).ok();
+        // The original lines, from the source file the run read (if it is still the same).
+        let source = Path::new(&input.path);
+        let (original, source_note) = match std::fs::read(source) {
+            Ok(bytes) if crate::ingest::sha256_hex(&bytes) == input.sha256 => (
+                crate::ingest::read(source).ok().map(|d| {
+                    (1..=d.line_count)
+                        .map(|n| d.original_line(n).unwrap_or("").to_string())
+                        .collect::<Vec<_>>()
+                }),
+                None,
+            ),
+            Ok(_) => (
+                None,
+                Some(format!(
+                    "{} has changed since this run; the Dutch shown is the text the run read, per segment",
+                    input.path
+                )),
+            ),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "{} cannot be read ({e}); the Dutch shown is the text the run read, per segment",
+                    input.path
+                )),
+            ),
+        };
+        let html = render(
+            "doc.html",
+            &json!({
+                "run": &run,
+                "doc_id": &input.doc_id,
+                "source_path": &input.path,
+                "source_note": source_note,
+                "tasks": &input.tasks,
+                "warnings": &input.warnings,
+                "rows": translation.as_ref().map(|t| rows(t, original.as_deref())),
+                "summary": summary.as_ref().map(summary_view),
+                "stance": stance.map(stance_view),
+                "model": translation.as_ref().map(|t| t.model.clone())
+                    .or_else(|| summary.as_ref().map(|s| s.model.clone())),
+            }),
+        )?;
+        let path = dest.join(&page);
+        write_atomic(&path, html.as_bytes())?;
+        pages.push(path);
+    }
+    let html = render(
+        "index.html",
+        &json!({
+            "run": &run,
+            "columns": &columns,
+            "documents": &rows_out,
+        }),
+    )?;
+    let index = dest.join("index.html");
+    write_atomic(&index, html.as_bytes())?;
+    pages.insert(0, index);
+    Ok(Written {
+        dir: dest.to_path_buf(),
+        pages,
+    })
+}
+
+/// Write the page of the differences between two runs.
+pub fn write_diff(d: &RunDiff, b: &Manifest, dest: &Path) -> Result<PathBuf, ReportError> {
+    let run = &run_view(b);
+    let html = render("diff.html", &json!({ "d": d, "run": run }))?;
+    write_atomic(dest, html.as_bytes())?;
+    Ok(dest.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_escapes() {
+        let env = environment();
+        for (name, _) in TEMPLATES {
+            env.get_template(name).unwrap();
+        }
+        let mut env = Environment::new();
+        env.add_template("t.html", "{{ x }}").unwrap();
+        let out = env
+            .get_template("t.html")
+            .unwrap()
+            .render(minijinja::context! { x => "<script>alert('x')</script>" })
+            .unwrap();
+        assert_eq!(
+            out,
+            "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt;"
+        );
+    }
+
+    #[test]
+    fn page_names_are_safe() {
+        assert_eq!(doc_page("2024-09-18-x"), "doc-2024-09-18-x.html");
+        assert_eq!(doc_page("a b/<c>"), "doc-a_b__c_.html");
+    }
+}

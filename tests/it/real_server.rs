@@ -1,0 +1,225 @@
+//! Against a real OpenAI-compatible server: llama-cpp-python 0.3.36 (`python -m
+//! llama_cpp.server`) with the embedded default model, started here on 127.0.0.1. It rejects
+//! `json_schema` with an HTTP 500, so tolk has to find `json_object` with a schema by itself.
+//!
+//! The server comes from the virtual environment that `scripts/llama-server-venv.sh` builds (the
+//! test command runs it). Without it the test is skipped, except under CI, where it must be there.
+
+use crate::support::{check_exact_quotes, heavy, model_or_skip, root, stderr, stdout, tolk};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The venv's python, if it has the server.
+fn venv_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("TOLK_LLAMA_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+            cache.join("tolk/venv-llama-cpp-python-0.3.36")
+        });
+    let py = venv.join("bin/python");
+    let ok = Command::new(&py)
+        .args(["-c", "import llama_cpp.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(py);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "CI must build the llama-cpp-python venv first (scripts/llama-server-venv.sh): {} has no llama_cpp.server",
+            venv.display()
+        );
+    }
+    eprintln!(
+        "skipping the real-server test: no llama-cpp-python venv at {} (scripts/llama-server-venv.sh)",
+        venv.display()
+    );
+    None
+}
+
+/// The server process; killed when dropped.
+struct Server {
+    child: Child,
+    base_url: String,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(python: &Path, model: &Path, dir: &Path) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = dir.join("server.log");
+    let child = Command::new(python)
+        .args(["-m", "llama_cpp.server", "--model"])
+        .arg(model)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--model_alias",
+            "qwen-0.5b",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the server starts");
+    let server = Server {
+        child,
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        log,
+    };
+    // Up when /v1/models answers.
+    let t0 = Instant::now();
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.write_all(
+                b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.starts_with("HTTP/1.1 200") {
+                return server;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "the server did not come up: {}",
+            std::fs::read_to_string(&server.log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
+    let Some(python) = venv_python() else { return };
+    let Some(model) = model_or_skip("the real-server test") else {
+        return;
+    };
+    let _cores = heavy();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(&python, &model, tmp.path());
+    let out = tmp.path().join("out");
+    let env = [("TOLK_RUN_OUT", out.to_str().unwrap())];
+
+    // The probe: json_schema is refused (HTTP 500, literal_error) and not retried; json_object
+    // with a schema works.
+    let t0 = Instant::now();
+    let o = tolk(
+        &root(),
+        &[
+            "ping",
+            "--endpoint",
+            &server.base_url,
+            "--model",
+            "qwen-0.5b",
+        ],
+        &env,
+    );
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    let probe_line = |mode: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(mode))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        probe_line("json_schema ").contains("rejected")
+            && probe_line("json_schema ").contains("literal_error"),
+        "{text}"
+    );
+    assert!(probe_line("json_object_schema").contains("ok"), "{text}");
+    assert!(
+        text.contains("structured output: json_object_schema"),
+        "{text}"
+    );
+    assert!(
+        text.contains("structured output (json_object_schema): ok"),
+        "{text}"
+    );
+    eprintln!("ping with the probe: {:.1}s", t0.elapsed().as_secs_f64());
+
+    // The run: summary and stance of the Offlimits letter, with the remembered mode.
+    let letter = root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt");
+    let t0 = Instant::now();
+    let o = tolk(
+        &root(),
+        &[
+            "run",
+            letter.to_str().unwrap(),
+            "--endpoint",
+            &server.base_url,
+            "--model",
+            "qwen-0.5b",
+            "--tasks",
+            "summary,stance",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    eprintln!("run: {:.1}s", t0.elapsed().as_secs_f64());
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}\nserver log:\n{}",
+        stderr(&o),
+        std::fs::read_to_string(&server.log).unwrap_or_default()
+    );
+    assert!(
+        !stderr(&o).contains("probing"),
+        "the probe is remembered: {}",
+        stderr(&o)
+    );
+    let dir = PathBuf::from(stdout(&o).trim());
+    let m = read(&dir.join("manifest.json"));
+    assert_eq!(m["params"]["structured_output"], "json_object_schema");
+    assert_eq!(
+        m["model"]["resolved"], "qwen-0.5b",
+        "the server echoes the alias"
+    );
+
+    let doc = tolk::ingest::read(&letter).unwrap();
+    let doc_dir = dir.join(&doc.id);
+    let su = read(&doc_dir.join("summary.json"));
+    assert!(
+        !su["summary_en"].as_str().unwrap().trim().is_empty(),
+        "{su}"
+    );
+    for kp in su["key_points"].as_array().unwrap() {
+        for range in kp["lines"].as_array().unwrap() {
+            let [a, b]: [u32; 2] = serde_json::from_value(range.clone()).unwrap();
+            assert!(1 <= a && a <= b && b <= doc.line_count, "{kp}");
+        }
+    }
+    let st = read(&doc_dir.join("stance.json"));
+    assert_eq!(st["topics"].as_array().unwrap().len(), 11, "{st}");
+    let exact = check_exact_quotes(&doc, &st);
+    eprintln!("{exact} exact quotes checked at their lines");
+}
