@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 pub const MAX_WORDS: usize = 200;
 pub const MIN_POINTS: usize = 3;
 pub const MAX_POINTS: usize = 7;
+/// Paragraphs a key point cites at most.
+pub const MAX_CITED: usize = 6;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KeyPoint {
@@ -68,7 +70,9 @@ pub fn map_schema(ids: &[String]) -> Value {
     })
 }
 
-pub fn reduce_schema() -> Value {
+/// The reply schema of the summary. Key points cite paragraphs of the letter (`ids`), a few
+/// each: a bound that also stops a small model from citing on and on.
+pub fn reduce_schema(ids: &[String]) -> Value {
     json!({
         "title": "tolk.summary",
         "type": "object",
@@ -82,7 +86,12 @@ pub fn reduce_schema() -> Value {
                     "type": "object",
                     "properties": {
                         "text_en": {"type": "string"},
-                        "paragraphs": {"type": "array", "items": {"type": "string"}}
+                        "paragraphs": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_CITED,
+                            "items": {"enum": ids}
+                        }
                     },
                     "required": ["text_en", "paragraphs"],
                     "additionalProperties": false
@@ -157,7 +166,16 @@ pub fn reduce_call(
         task: Task::Summary,
         doc_id: doc.id.clone(),
         what: "summary".into(),
-        request: ctx.request(messages, "summary", reduce_schema()),
+        request: ctx.request(
+            messages,
+            "summary",
+            reduce_schema(
+                &doc.paragraphs
+                    .iter()
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
     })
 }
 
