@@ -352,6 +352,9 @@ async fn the_key_appears_in_no_error_and_no_log_line() {
 #[test]
 fn ping_reports_the_model_and_structured_output_and_never_prints_the_key() {
     let fake = FakeThread::start(FakeConfig::default());
+    // Where ping remembers what it probed: not the project's own output folder.
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().to_str().unwrap();
     let out = tolk(
         &root(),
         &[
@@ -362,7 +365,7 @@ fn ping_reports_the_model_and_structured_output_and_never_prints_the_key() {
             "fake-a",
             "-vv",
         ],
-        &[("OPENAI_API_KEY", SENTINEL)],
+        &[("OPENAI_API_KEY", SENTINEL), ("TOLK_RUN_OUT", out_dir)],
     );
     let (o, e) = (stdout(&out), stderr(&out));
     assert!(out.status.success(), "{o}{e}");
@@ -377,7 +380,7 @@ fn ping_reports_the_model_and_structured_output_and_never_prints_the_key() {
     let out = tolk(
         &root(),
         &["ping", "--endpoint", &fake.base_url, "-vv"],
-        &[("OPENAI_API_KEY", SENTINEL)],
+        &[("OPENAI_API_KEY", SENTINEL), ("TOLK_RUN_OUT", out_dir)],
     );
     let (o, e) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(2));
