@@ -294,11 +294,8 @@ fn run_command(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
                 .len(),
             calls - cached
         );
-        for f in failed {
-            eprintln!(
-                "error: {}",
-                f.tasks.values().next().map(|s| s.as_str()).unwrap_or("")
-            );
+        for f in &failed {
+            eprintln!("error: {}", pipeline::read_error(f));
         }
         return Ok(Outcome::Clean);
     }
@@ -551,14 +548,7 @@ fn batch_export_command(args: &BatchExportArgs, config: &Config) -> anyhow::Resu
     let rt = runtime()?;
     let report = rt.block_on(crate::batch::export(&opts, &target, &args.out, limits))?;
     for f in &report.failed_inputs {
-        eprintln!(
-            "error: {}",
-            f.tasks
-                .values()
-                .next()
-                .map(|s| s.trim_start_matches("failed: "))
-                .unwrap_or("")
-        );
+        eprintln!("error: {}", pipeline::read_error(f));
     }
     let round = match (report.round1, report.round2) {
         (0, 0) => "nothing to export".to_string(),

@@ -19,7 +19,7 @@ use crate::prompt::PromptSet;
 use crate::store::cache::{Cache, CacheKey, Entry};
 use crate::store::run::InputEntry;
 use crate::store::{Durability, StoreError, read_json, write_atomic_with, write_json_with};
-use crate::tasks::{self, Answer, CallSpec, Caller, Task, TaskContext, TaskError};
+use crate::tasks::{self, Answer, CallSpec, Caller, Task, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -225,15 +225,7 @@ pub async fn export(
         return Err(pipeline::RunError::Nothing("no .txt files in the inputs".into()).into());
     }
     let prompts = PromptSet::load(&opts.prompts)?;
-    let ctx = TaskContext {
-        prompts,
-        encoding: opts.chunk.encoding,
-        temperature: opts.temperature,
-        seed: opts.seed,
-        max_tokens: opts.max_tokens,
-        whole_doc_tokens: opts.whole_doc_tokens,
-        constrain_quotes: opts.constrain_quotes,
-    };
+    let ctx = opts.task_context(prompts);
     let (prepared, failed_inputs) = pipeline::prepare(&files, &opts.chunk);
     let cache = Cache::new(opts.out.join("cache"));
     let mut report = ExportReport {

@@ -83,6 +83,30 @@ pub struct RunOptions {
     pub constrain_quotes: bool,
 }
 
+impl RunOptions {
+    /// What every task needs besides the document, with the prompts loaded.
+    pub fn task_context(&self, prompts: PromptSet) -> TaskContext {
+        TaskContext {
+            prompts,
+            encoding: self.chunk.encoding,
+            temperature: self.temperature,
+            seed: self.seed,
+            max_tokens: self.max_tokens,
+            whole_doc_tokens: self.whole_doc_tokens,
+            constrain_quotes: self.constrain_quotes,
+        }
+    }
+}
+
+/// Why an input could not be read, for the terminal (the manifest keeps "failed: <reason>").
+pub fn read_error(entry: &InputEntry) -> &str {
+    entry
+        .tasks
+        .get("read")
+        .map(|s| s.trim_start_matches("failed: "))
+        .unwrap_or("")
+}
+
 /// How a run ended.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -435,15 +459,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         return Err(RunError::Nothing("no .txt files in the inputs".into()));
     }
     let prompts = PromptSet::load(&opts.prompts)?;
-    let ctx = Arc::new(TaskContext {
-        prompts: prompts.clone(),
-        encoding: opts.chunk.encoding,
-        temperature: opts.temperature,
-        seed: opts.seed,
-        max_tokens: opts.max_tokens,
-        whole_doc_tokens: opts.whole_doc_tokens,
-        constrain_quotes: opts.constrain_quotes,
-    });
+    let ctx = Arc::new(opts.task_context(prompts.clone()));
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "prompts loaded"
@@ -454,14 +470,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         "inputs read and chunked"
     );
     for f in &failed_inputs {
-        eprintln!(
-            "error: {}",
-            f.tasks
-                .values()
-                .next()
-                .map(|s| s.trim_start_matches("failed: "))
-                .unwrap_or("")
-        );
+        eprintln!("error: {}", read_error(f));
     }
     let cache = Cache::new(opts.out.join("cache"));
 
@@ -797,15 +806,7 @@ pub fn plan(
 ) -> Result<(Vec<PlanRow>, Vec<InputEntry>), RunError> {
     let files = ingest::collect_inputs(&opts.inputs)?;
     let prompts = PromptSet::load(&opts.prompts)?;
-    let ctx = TaskContext {
-        prompts,
-        encoding: opts.chunk.encoding,
-        temperature: opts.temperature,
-        seed: opts.seed,
-        max_tokens: opts.max_tokens,
-        whole_doc_tokens: opts.whole_doc_tokens,
-        constrain_quotes: opts.constrain_quotes,
-    };
+    let ctx = opts.task_context(prompts);
     let (prepared, failed) = prepare(&files, &opts.chunk);
     let cache = Cache::new(opts.out.join("cache"));
     let mut rows = Vec::new();
