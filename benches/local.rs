@@ -19,15 +19,23 @@ fn main() {
         );
         return;
     }
+    let threads: Option<i32> = std::env::var("BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if std::env::var_os("BENCH_SKIP_RAW").is_none() {
+        raw_llama(&path, threads.unwrap_or(2));
+        if std::env::var_os("BENCH_ONLY_RAW").is_some() {
+            return;
+        }
+    }
     let t = Instant::now();
     let provider = Arc::new(
         LocalProvider::start(LocalSettings {
             model_path: path,
             n_ctx: 8192,
-            threads: std::env::var("BENCH_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok()),
+            threads,
             default_max_tokens: 256,
+            flash_attention: std::env::var("BENCH_FA").as_deref() == Ok("1"),
         })
         .unwrap(),
     );
@@ -56,6 +64,9 @@ fn main() {
             provider.stats.prompt_micros.load(Ordering::Relaxed),
             provider.stats.generated_tokens.load(Ordering::Relaxed),
             provider.stats.generate_micros.load(Ordering::Relaxed),
+            provider.stats.sample_micros.load(Ordering::Relaxed),
+            provider.stats.shortlist_picks.load(Ordering::Relaxed),
+            provider.stats.vocabulary_picks.load(Ordering::Relaxed),
         );
         let request = ChatRequest {
             messages: vec![
@@ -78,11 +89,119 @@ fn main() {
         let pu = s.prompt_micros.load(Ordering::Relaxed) - before.1;
         let gt = s.generated_tokens.load(Ordering::Relaxed) - before.2;
         let gu = s.generate_micros.load(Ordering::Relaxed) - before.3;
+        let su = s.sample_micros.load(Ordering::Relaxed) - before.4;
+        let shortlist = s.shortlist_picks.load(Ordering::Relaxed) - before.5;
+        let vocabulary = s.vocabulary_picks.load(Ordering::Relaxed) - before.6;
         println!(
-            "{name}: prompt {pt} tokens at {:.0} tok/s; generation {gt} tokens at {:.1} tok/s (finish {:?})",
+            "{name}: prompt {pt} tokens at {:.0} tok/s; generation {gt} tokens at {:.1} tok/s \
+             (choosing a token {:.2} ms each; grammar: {shortlist} from the shortlist, {vocabulary} \
+             over the vocabulary; finish {:?})",
             pt as f64 / (pu as f64 / 1e6),
             gt as f64 / (gu as f64 / 1e6),
+            su as f64 / 1000.0 / gt.max(1) as f64,
             c.finish_reason
         );
     }
+}
+
+/// llama.cpp alone, as its own llama-bench measures it: pp512 (one 512-token prompt decoded in
+/// one batch) and tg128 (128 single-token decodes, no sampling), after a warm-up, from an empty
+/// context. The gap between these and the provider's figures is tolk's own loop (templating,
+/// sampling, grammar) and the longer prompt.
+fn raw_llama(path: &std::path::Path, threads: i32) {
+    use llama_cpp_2::context::params::LlamaContextParams;
+    use llama_cpp_2::llama_backend::LlamaBackend;
+    use llama_cpp_2::llama_batch::LlamaBatch;
+    use llama_cpp_2::model::LlamaModel;
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use llama_cpp_2::token::LlamaToken;
+    use std::num::NonZeroU32;
+
+    let mut backend = LlamaBackend::init().unwrap();
+    backend.void_logs();
+    let model = LlamaModel::load_from_file(&backend, path, &LlamaModelParams::default()).unwrap();
+    let ubatch: u32 = std::env::var("BENCH_UBATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    // Flash attention: -1 auto (llama.cpp's default), 0 off, 1 on; KV cache type f16 or q8_0.
+    let fa: i32 = std::env::var("BENCH_FA")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1);
+    let kv = match std::env::var("BENCH_KV").as_deref() {
+        Ok("q8_0") => llama_cpp_2::context::params::KvCacheType::Q8_0,
+        _ => llama_cpp_2::context::params::KvCacheType::F16,
+    };
+    let params = LlamaContextParams::default()
+        .with_flash_attention_policy(fa)
+        .with_type_k(kv)
+        .with_type_v(kv)
+        .with_n_ctx(NonZeroU32::new(2048))
+        .with_n_batch(512)
+        .with_n_ubatch(ubatch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = model.new_context(&backend, params).unwrap();
+    let mut batch = LlamaBatch::new(512, 1);
+    let pp = |ctx: &mut llama_cpp_2::context::LlamaContext<'_>, batch: &mut LlamaBatch| {
+        ctx.clear_kv_cache_seq(Some(0), None, None).unwrap();
+        batch.clear();
+        for i in 0..512 {
+            batch
+                .add(LlamaToken(1000 + (i * 7919) % 50_000), i, &[0], i == 511)
+                .unwrap();
+        }
+        let t = Instant::now();
+        ctx.decode(batch).unwrap();
+        512.0 / t.elapsed().as_secs_f64()
+    };
+    // tg128 at a given depth: the context first holds `depth` tokens, as it does when tolk
+    // generates after a letter (llama-bench's -d).
+    let tg =
+        |ctx: &mut llama_cpp_2::context::LlamaContext<'_>, batch: &mut LlamaBatch, depth: i32| {
+            ctx.clear_kv_cache_seq(Some(0), None, None).unwrap();
+            let mut pos = 0;
+            while pos < depth {
+                batch.clear();
+                let end = (pos + 512).min(depth);
+                for i in pos..end {
+                    batch
+                        .add(
+                            LlamaToken(1000 + (i * 7919) % 50_000),
+                            i,
+                            &[0],
+                            i == end - 1,
+                        )
+                        .unwrap();
+                }
+                ctx.decode(batch).unwrap();
+                pos = end;
+            }
+            let t = Instant::now();
+            for i in 0..128 {
+                batch.clear();
+                batch
+                    .add(LlamaToken(1000 + i * 31), depth + i, &[0], true)
+                    .unwrap();
+                ctx.decode(batch).unwrap();
+            }
+            128.0 / t.elapsed().as_secs_f64()
+        };
+    pp(&mut ctx, &mut batch);
+    let pps: Vec<f64> = (0..3).map(|_| pp(&mut ctx, &mut batch)).collect();
+    let tgs: Vec<f64> = (0..3).map(|_| tg(&mut ctx, &mut batch, 0)).collect();
+    let deep: Vec<f64> = (0..2).map(|_| tg(&mut ctx, &mut batch, 1700)).collect();
+    let show = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{x:.0}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    println!(
+        "llama.cpp alone, {threads} threads, ubatch {ubatch}, flash attention {fa}, KV {kv:?}: pp512 {} tok/s; tg128 {} tok/s; tg128 after 1700 tokens {} tok/s",
+        show(&pps),
+        show(&tgs),
+        show(&deep)
+    );
 }

@@ -158,6 +158,7 @@ fn embedded_endpoint(config: &Config) -> anyhow::Result<pipeline::Endpoint> {
         n_ctx: config.local.n_ctx,
         threads: config.local.threads,
         default_max_tokens: config.local.max_tokens,
+        flash_attention: config.local.flash_attention,
     })?;
     let info = provider.info();
     let options = llm::ClientOptions {

@@ -214,6 +214,8 @@ pub struct LocalSection {
     pub threads: Option<i32>,
     /// max_tokens for each call.
     pub max_tokens: u32,
+    /// llama.cpp's flash attention (off: faster generation after a long prompt on CPUs).
+    pub flash_attention: bool,
 }
 
 impl Default for LocalSection {
@@ -223,6 +225,7 @@ impl Default for LocalSection {
             n_ctx: 8192,
             threads: None,
             max_tokens: 2048,
+            flash_attention: false,
         }
     }
 }
