@@ -142,6 +142,8 @@ pub struct Executor {
     reachable: tokio::sync::OnceCell<Result<(), LlmError>>,
     /// (document, task) whose calls the model rejected as longer than its context.
     too_long: std::sync::Mutex<std::collections::BTreeSet<(String, Task)>>,
+    /// (document, task) whose whole-letter answer was cut off at the token limit.
+    cut_off: std::sync::Mutex<std::collections::BTreeSet<(String, Task)>>,
 }
 
 /// How often a call that is still waiting says so.
@@ -161,6 +163,14 @@ impl Executor {
         self.too_long
             .lock()
             .expect("too_long lock")
+            .remove(&(doc_id.to_string(), task))
+    }
+
+    /// Was a whole-letter answer of this document's task cut off (since the last ask)?
+    fn take_cut_off(&self, doc_id: &str, task: Task) -> bool {
+        self.cut_off
+            .lock()
+            .expect("cut_off lock")
             .remove(&(doc_id.to_string(), task))
     }
 
@@ -216,24 +226,34 @@ impl Caller for Executor {
                     return Err(TaskError::Unreachable(e.clone()));
                 }
             }
-            self.progress
-                .call_started(&spec.doc_id, &format!("{} {}", spec.task.name(), spec.what));
-            let what = format!("{} {} {}", spec.doc_id, spec.task.name(), spec.what);
-            let call = self.client.chat_json(&spec.request);
+            // The clock starts when the call leaves the client's queue, not while it waits
+            // behind others (the embedded model takes one call at a time).
+            let label = format!("{} {}", spec.task.name(), spec.what);
+            let what = format!("{} {label}", spec.doc_id);
+            let sent_at: std::sync::Mutex<Option<Instant>> = std::sync::Mutex::new(None);
+            let on_sent = || {
+                *sent_at.lock().expect("sent_at lock") = Some(Instant::now());
+                self.progress.call_started(&spec.doc_id, &label);
+            };
+            let call = self.client.chat_json_observed(&spec.request, &on_sent);
             tokio::pin!(call);
-            let started = Instant::now();
             let mut tick = tokio::time::interval_at(
                 tokio::time::Instant::now() + WAITING_NOTICE,
                 WAITING_NOTICE,
             );
+            // The last whole minute reported for the current attempt.
+            let mut reported = 0;
             let result = loop {
                 tokio::select! {
                     r = &mut call => break r,
-                    _ = tick.tick() => self.progress.call_waiting(
-                        &spec.doc_id,
-                        &format!("{} {}", spec.task.name(), spec.what),
-                        started.elapsed().as_secs(),
-                    ),
+                    _ = tick.tick() => {
+                        let sent = *sent_at.lock().expect("sent_at lock");
+                        let waited = sent.map_or(0, |t| t.elapsed().as_secs());
+                        if waited >= WAITING_NOTICE.as_secs() && waited / 60 != reported {
+                            reported = waited / 60;
+                            self.progress.call_waiting(&spec.doc_id, &label, waited);
+                        }
+                    }
                 }
             };
             let (completion, value) = result.map_err(|source| {
@@ -241,6 +261,13 @@ impl Caller for Executor {
                     self.too_long
                         .lock()
                         .expect("too_long lock")
+                        .insert((spec.doc_id.clone(), spec.task));
+                }
+                if matches!(source, LlmError::Truncated { .. }) && spec.what == tasks::WHOLE_LETTER
+                {
+                    self.cut_off
+                        .lock()
+                        .expect("cut_off lock")
                         .insert((spec.doc_id.clone(), spec.task));
                 }
                 TaskError::Llm {
@@ -499,6 +526,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         preflight: ep.preflight.clone(),
         reachable: tokio::sync::OnceCell::new(),
         too_long: std::sync::Mutex::new(Default::default()),
+        cut_off: std::sync::Mutex::new(Default::default()),
     });
 
     let mut set = tokio::task::JoinSet::new();
@@ -545,6 +573,27 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
                         });
                         let note = format!(
                             "{}: a prompt was longer than the model's context; re-cut at {budget} tokens per chunk and tried again",
+                            task.name()
+                        );
+                        progress.println(&format!("{}: {note}", doc.id));
+                        progress.add_calls(call_count_of(task, &chunks, &ctx) as u64);
+                        notes.push(note);
+                        continue;
+                    }
+                    // A whole-letter answer cut off at the token limit (a small model tends to
+                    // run on over a long letter): judge the letter per chunk instead, with
+                    // shorter prompts and shorter answers.
+                    if outcome.failed()
+                        && exec.take_cut_off(&doc.id, task)
+                        && chunks.len() > 1
+                        && ctx.whole_doc_tokens > 0
+                    {
+                        ctx = Arc::new(TaskContext {
+                            whole_doc_tokens: 0,
+                            ..(*ctx).clone()
+                        });
+                        let note = format!(
+                            "{}: the answer for the whole letter was cut off at the token limit; judged per chunk instead",
                             task.name()
                         );
                         progress.println(&format!("{}: {note}", doc.id));

@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Called when an attempt leaves the queue and goes to the provider.
+pub type Sent<'a> = &'a (dyn Fn() + Send + Sync);
+
 /// Limits and retry policy.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -114,7 +117,11 @@ impl Client {
         (prompt as u32).saturating_add(request.max_tokens.unwrap_or(0))
     }
 
-    async fn attempt(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
+    async fn attempt(
+        &self,
+        request: &ChatRequest,
+        on_sent: Sent<'_>,
+    ) -> Result<Completion, LlmError> {
         if let Some(limiter) = &self.rpm {
             limiter.until_ready().await;
         }
@@ -129,6 +136,7 @@ impl Client {
             .acquire()
             .await
             .expect("semaphore never closed");
+        on_sent();
         let now = self.stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let result = self.provider.chat(request).await;
@@ -153,6 +161,16 @@ impl Client {
 
     /// One call with retries on transient errors. No validation.
     pub async fn chat(&self, request: &ChatRequest) -> Result<Completion, LlmError> {
+        self.chat_observed(request, &|| {}).await
+    }
+
+    /// [`Client::chat`], calling `on_sent` whenever an attempt leaves the queue (the concurrency
+    /// limit and the rate limits) and goes to the provider.
+    pub async fn chat_observed(
+        &self,
+        request: &ChatRequest,
+        on_sent: Sent<'_>,
+    ) -> Result<Completion, LlmError> {
         let attempts = AtomicU32::new(0);
         let cap = self.options.retry_max;
         let backoff = ExponentialBuilder::default()
@@ -162,7 +180,7 @@ impl Client {
             .with_jitter();
         let result = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(request).await
+            self.attempt(request, on_sent).await
         })
         .retry(backoff)
         .sleep(tokio::time::sleep)
@@ -191,6 +209,15 @@ impl Client {
     /// repair fails too, the request starts afresh, at most twice. A truncated reply is retried
     /// once with `max_tokens_retry` when configured, else reported.
     pub async fn chat_json(&self, request: &ChatRequest) -> Result<(Completion, Value), LlmError> {
+        self.chat_json_observed(request, &|| {}).await
+    }
+
+    /// [`Client::chat_json`], calling `on_sent` whenever an attempt goes to the provider.
+    pub async fn chat_json_observed(
+        &self,
+        request: &ChatRequest,
+        on_sent: Sent<'_>,
+    ) -> Result<(Completion, Value), LlmError> {
         let schema = match &request.schema {
             Some(s) => s.schema.clone(),
             None => return Err(LlmError::Local("chat_json needs a schema".into())),
@@ -201,7 +228,7 @@ impl Client {
         let mut widened = false;
         let mut fresh_starts = 0;
         loop {
-            let completion = self.chat(&current).await?;
+            let completion = self.chat_observed(&current, on_sent).await?;
             if completion.finish_reason.as_deref() == Some("length") {
                 let limit = current.max_tokens.unwrap_or(0);
                 match self.options.max_tokens_retry {

@@ -25,6 +25,9 @@ pub enum Task {
     Stance,
 }
 
+/// `CallSpec::what` of a call that covers the whole letter in one prompt.
+pub const WHOLE_LETTER: &str = "letter";
+
 impl Task {
     pub const ALL: [Task; 3] = [Task::Translate, Task::Summary, Task::Stance];
 

@@ -71,6 +71,28 @@ pub struct StanceOut {
     pub topics: Vec<TopicOut>,
 }
 
+/// Bounds on a constrained (embedded-model) answer: free text in characters, lists in items. A
+/// small model that runs on (a rationale that never ends, quote after quote) is stopped by its
+/// grammar at the bound instead of at the token limit, where the whole answer would be lost:
+/// twelve judgements at every bound (a 160-character text is about 40 tokens) and a quoted
+/// sentence of up to 80 tokens each come to about 2,000 tokens. Measured on the five letters
+/// with bounds of 240 characters and 2 quotes, the 0.5B model still wrote past 2,048 tokens.
+/// Remote endpoints get no bounds: strict structured-output modes may refuse `maxLength`.
+const BOUND_TEXT_CHARS: usize = 160;
+const BOUND_EVIDENCE: usize = 1;
+const BOUND_OVERALL_EVIDENCE: usize = 2;
+const BOUND_NAMES: usize = 6;
+const BOUND_NAME_CHARS: usize = 100;
+
+/// A free-text string, bounded when the answer is constrained.
+fn text(bounded: bool, max_chars: usize) -> Value {
+    if bounded {
+        json!({"type": "string", "maxLength": max_chars})
+    } else {
+        json!({"type": "string"})
+    }
+}
+
 fn evidence_schema(choices: Option<&[String]>) -> Value {
     let quote = match choices {
         Some(c) if !c.is_empty() => json!({"enum": c}),
@@ -78,30 +100,39 @@ fn evidence_schema(choices: Option<&[String]>) -> Value {
     };
     json!({
         "type": "object",
-        "properties": {"quote_nl": quote, "quote_en": {"type": "string"}},
+        "properties": {"quote_nl": quote, "quote_en": text(choices.is_some(), BOUND_TEXT_CHARS)},
         "required": ["quote_nl", "quote_en"],
         "additionalProperties": false
     })
 }
 
-/// The reply schema. With `choices`, quotes must be one of those source sentences.
+/// The reply schema. With `choices` (the embedded model), quotes must be one of those source
+/// sentences and free text and lists are bounded.
 pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
+    let bounded = choices.is_some();
     let ev = evidence_schema(choices);
+    let list = |items: Value, max: usize| {
+        if bounded {
+            json!({"type": "array", "items": items, "maxItems": max})
+        } else {
+            json!({"type": "array", "items": items})
+        }
+    };
     // A stance with its confidence, rationale and evidence: the overall one and each topic's.
-    let judgement = |stances: &[&str]| {
+    let judgement = |stances: &[&str], quotes: usize| {
         json!({
             "type": "object",
             "properties": {
                 "stance": {"enum": stances},
                 "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                "rationale_en": {"type": "string"},
-                "evidence": {"type": "array", "items": ev}
+                "rationale_en": text(bounded, BOUND_TEXT_CHARS),
+                "evidence": list(ev.clone(), quotes)
             },
             "required": ["stance", "confidence", "rationale_en", "evidence"],
             "additionalProperties": false
         })
     };
-    let topic_schema = judgement(TOPIC_STANCES);
+    let topic_schema = judgement(TOPIC_STANCES, BOUND_EVIDENCE);
     let props: serde_json::Map<String, Value> = topics
         .iter()
         .map(|t| (t.id.clone(), topic_schema.clone()))
@@ -111,11 +142,11 @@ pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
         "title": "tolk.stance",
         "type": "object",
         "properties": {
-            "authors": {"type": "array", "items": {"type": "string"}},
-            "addressees": {"type": "array", "items": {"type": "string"}},
+            "authors": list(text(bounded, BOUND_NAME_CHARS), BOUND_NAMES),
+            "addressees": list(text(bounded, BOUND_NAME_CHARS), BOUND_NAMES),
             "date": {"type": ["string", "null"]},
             "doc_type": {"enum": DOC_TYPES},
-            "overall": judgement(OVERALL),
+            "overall": judgement(OVERALL, BOUND_OVERALL_EVIDENCE),
             "topics": {
                 "type": "object",
                 "properties": props,
@@ -193,7 +224,7 @@ pub fn calls(
             task: Task::Stance,
             doc_id: doc.id.clone(),
             what: if n == 1 {
-                "letter".into()
+                super::WHOLE_LETTER.into()
             } else {
                 format!("part {}/{n}", i + 1)
             },
@@ -424,6 +455,48 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_constrained_schema_bounds_text_and_lists() {
+        let topics = vec![Topic {
+            id: "encryption".into(),
+            label: "Encryption".into(),
+            description: "end-to-end encryption".into(),
+        }];
+        let open = schema(&topics, None).to_string();
+        assert!(
+            !open.contains("maxLength") && !open.contains("maxItems"),
+            "{open}"
+        );
+        let sentences = vec!["Wij zijn tegen.".to_string()];
+        let bounded = schema(&topics, Some(&sentences));
+        let judgement = &bounded["properties"]["topics"]["properties"]["encryption"];
+        assert_eq!(
+            judgement["properties"]["rationale_en"]["maxLength"],
+            BOUND_TEXT_CHARS
+        );
+        assert_eq!(
+            judgement["properties"]["evidence"]["maxItems"],
+            BOUND_EVIDENCE
+        );
+        assert_eq!(
+            judgement["properties"]["evidence"]["items"]["properties"]["quote_nl"]["enum"][0],
+            "Wij zijn tegen."
+        );
+        assert_eq!(bounded["properties"]["authors"]["maxItems"], BOUND_NAMES);
+        // Still a schema the validator accepts, and a valid answer passes it.
+        let validator = jsonschema::validator_for(&bounded).expect("a valid schema");
+        let long = "x".repeat(BOUND_TEXT_CHARS + 1);
+        let mut answer = serde_json::json!({
+            "authors": ["Offlimits"], "addressees": [], "date": null, "doc_type": "advice",
+            "overall": {"stance": "oppose", "confidence": 0.8, "rationale_en": "Against.", "evidence": []},
+            "topics": {"encryption": {"stance": "oppose", "confidence": 0.9, "rationale_en": "No.",
+                "evidence": [{"quote_nl": "Wij zijn tegen.", "quote_en": "We are against."}]}}
+        });
+        assert!(validator.is_valid(&answer));
+        answer["topics"]["encryption"]["rationale_en"] = long.into();
+        assert!(!validator.is_valid(&answer));
+    }
 
     #[test]
     fn combining_parts() {

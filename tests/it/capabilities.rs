@@ -1,6 +1,7 @@
 //! Capability probing and context limits against the fake server: the structured-output mode
 //! is found once and remembered, a mode in the configuration is not probed, a reported context
-//! size sets the chunk budget, and a prompt rejected as too long is re-cut, not failed.
+//! size sets the chunk budget, a prompt rejected as too long is re-cut, not failed, and a
+//! whole-letter answer cut off at the token limit is asked for again per chunk.
 
 use crate::support::fake_llm::{FakeConfig, FakeThread};
 use crate::support::{letter, root, stderr, stdout, tolk};
@@ -164,6 +165,58 @@ fn a_reported_context_size_sets_the_chunk_budget_and_too_long_prompts_are_re_cut
             .unwrap()
             .values()
             .all(|s| s == "ok"),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_whole_letter_stance_cut_off_at_the_token_limit_is_judged_per_chunk() {
+    // The Offlimits letter is two chunks, short enough for one whole-letter stance call. The
+    // server cuts that call off (as a small model running on does), every time.
+    fn whole_letter_stance(body: &Value) -> bool {
+        body["response_format"]["json_schema"]["name"] == "stance"
+            && !body.to_string().contains("(part ")
+    }
+    let fake = FakeThread::start(FakeConfig {
+        truncate_if: Some(whole_letter_stance),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = run(&fake, out.path(), &["--tasks", "stance"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cut off at the token limit; judged per chunk instead"),
+        "{}",
+        stderr(&o)
+    );
+    let stance: Vec<String> = fake
+        .chat_requests()
+        .iter()
+        .filter(|r| r.body["response_format"]["json_schema"]["name"] == "stance")
+        .map(|r| {
+            let text = r.body.to_string();
+            if text.contains("(part 1 of 2") {
+                "part 1".into()
+            } else if text.contains("(part 2 of 2") {
+                "part 2".into()
+            } else {
+                "letter".into()
+            }
+        })
+        .collect();
+    let mut sorted = stance.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["letter", "part 1", "part 2"],
+        "one whole-letter call (cut off; the token budget is not widened twice), then each chunk once: {stance:?}"
+    );
+    let m = manifest(&o);
+    assert_eq!(m["inputs"][0]["tasks"]["stance"], "ok", "{m}");
+    assert!(
+        m["inputs"][0]["warnings"]
+            .to_string()
+            .contains("judged per chunk instead"),
         "{m}"
     );
 }

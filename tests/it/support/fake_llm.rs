@@ -62,6 +62,8 @@ pub struct FakeConfig {
     pub context_tokens: Option<usize>,
     /// Answer HTTP 400 to every chat request whose body contains this text.
     pub fail_when_contains: Option<String>,
+    /// Cut off the reply (finish_reason "length") to every chat request this is true of.
+    pub truncate_if: Option<fn(&Value) -> bool>,
 }
 
 /// A request as the server saw it.
@@ -434,6 +436,10 @@ async fn respond(
             );
         }
     }
+    let reply = match (reply, config.truncate_if) {
+        (Reply::Normal, Some(cut)) if cut(body) => Reply::Truncated,
+        (r, _) => r,
+    };
     match reply {
         Reply::Content(content) => json_response(200, completion(&model, &content, "stop")),
         Reply::Normal => json_response(200, completion(&model, &answer(body), "stop")),
