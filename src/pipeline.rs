@@ -555,7 +555,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
                     let outcome = run_task(task, &doc, &chunks, &ctx, &counted).await;
                     // A prompt longer than the model's context: cut this letter's chunks at half
                     // the budget and try the task again (its cached answers still count).
-                    if outcome.failed()
+                    let why = if outcome.failed()
                         && exec.take_too_long(&doc.id, task)
                         && budget > MIN_RESPLIT_BUDGET
                     {
@@ -571,37 +571,30 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
                             whole_doc_tokens: (ctx.whole_doc_tokens.min(letter_tokens) / 2).max(1),
                             ..(*ctx).clone()
                         });
-                        let note = format!(
-                            "{}: a prompt was longer than the model's context; re-cut at {budget} tokens per chunk and tried again",
-                            task.name()
-                        );
-                        progress.println(&format!("{}: {note}", doc.id));
-                        progress.add_calls(call_count_of(task, &chunks, &ctx) as u64);
-                        notes.push(note);
-                        continue;
-                    }
-                    // A whole-letter answer cut off at the token limit (a small model tends to
-                    // run on over a long letter): judge the letter per chunk instead, with
-                    // shorter prompts and shorter answers.
-                    if outcome.failed()
+                        format!(
+                            "a prompt was longer than the model's context; re-cut at {budget} tokens per chunk and tried again"
+                        )
+                    } else if outcome.failed()
                         && exec.take_cut_off(&doc.id, task)
                         && chunks.len() > 1
                         && ctx.whole_doc_tokens > 0
                     {
+                        // A whole-letter answer cut off at the token limit (a small model tends
+                        // to run on over a long letter): judge the letter per chunk instead,
+                        // with shorter prompts and shorter answers.
                         ctx = Arc::new(TaskContext {
                             whole_doc_tokens: 0,
                             ..(*ctx).clone()
                         });
-                        let note = format!(
-                            "{}: the answer for the whole letter was cut off at the token limit; judged per chunk instead",
-                            task.name()
-                        );
-                        progress.println(&format!("{}: {note}", doc.id));
-                        progress.add_calls(call_count_of(task, &chunks, &ctx) as u64);
-                        notes.push(note);
-                        continue;
-                    }
-                    break outcome;
+                        "the answer for the whole letter was cut off at the token limit; judged per chunk instead".to_string()
+                    } else {
+                        break outcome;
+                    };
+                    // Tried again: say so, and count the new plan's calls.
+                    let note = format!("{}: {why}", task.name());
+                    progress.println(&format!("{}: {note}", doc.id));
+                    progress.add_calls(call_count_of(task, &chunks, &ctx) as u64);
+                    notes.push(note);
                 };
                 let calls = counted.calls.load(Ordering::Relaxed);
                 (
