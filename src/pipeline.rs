@@ -134,8 +134,6 @@ pub struct Executor {
     progress: Arc<Progress>,
     hits: AtomicU64,
     live: AtomicU64,
-    prompt_tokens: AtomicU64,
-    completion_tokens: AtomicU64,
     resolved: std::sync::Mutex<(Option<String>, Option<String>)>,
     /// Checked once, before the first live call: is the endpoint there at all?
     preflight: Option<Preflight>,
@@ -301,10 +299,6 @@ impl Caller for Executor {
                 ),
             }
             self.live.fetch_add(1, Ordering::Relaxed);
-            self.prompt_tokens
-                .fetch_add(usage.prompt_tokens, Ordering::Relaxed);
-            self.completion_tokens
-                .fetch_add(usage.completion_tokens, Ordering::Relaxed);
             {
                 let mut r = self.resolved.lock().expect("resolved lock");
                 if r.0.is_none() {
@@ -520,8 +514,6 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         progress: progress.clone(),
         hits: AtomicU64::new(0),
         live: AtomicU64::new(0),
-        prompt_tokens: AtomicU64::new(0),
-        completion_tokens: AtomicU64::new(0),
         resolved: std::sync::Mutex::new((None, None)),
         preflight: ep.preflight.clone(),
         reachable: tokio::sync::OnceCell::new(),
@@ -728,9 +720,11 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         entry.tasks.insert(task.name().to_string(), status);
     }
     inputs.append(&mut failed_inputs);
-    let prompt_tokens = exec.prompt_tokens.load(Ordering::Relaxed);
-    let completion_tokens = exec.completion_tokens.load(Ordering::Relaxed);
+    // Every attempt's tokens: an answer cut off at the limit, a reply that needed repair and a
+    // retried call are paid for too, not only the answers kept.
     let stats = ep.client.stats();
+    let prompt_tokens = stats.prompt_tokens.load(Ordering::Relaxed);
+    let completion_tokens = stats.completion_tokens.load(Ordering::Relaxed);
     let manifest = Manifest {
         run_id: run_id.clone(),
         label: opts.label.clone(),

@@ -239,6 +239,7 @@ impl Client {
                         continue;
                     }
                     _ => {
+                        tracing::debug!(raw = %completion.content, "the reply was cut off");
                         return Err(LlmError::Truncated {
                             max_tokens: current.max_tokens,
                             raw: completion.content,

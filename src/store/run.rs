@@ -53,6 +53,8 @@ pub struct UsageTotals {
     /// HTTP attempts, retries and repairs included.
     pub attempts: u64,
     pub cache_hits: u64,
+    /// Tokens of every attempt, as the endpoint counted them: answers cut off at the token
+    /// limit, replies that needed repair and retried calls are paid for too.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: Option<f64>,

@@ -219,4 +219,35 @@ fn a_whole_letter_stance_cut_off_at_the_token_limit_is_judged_per_chunk() {
             .contains("judged per chunk instead"),
         "{m}"
     );
+    // The cut-off answer was paid for: the run's usage counts it besides the answers kept.
+    let kept: u64 = cache_entries(out.path())
+        .iter()
+        .map(|e| e["completion_tokens"].as_u64().unwrap())
+        .sum();
+    let paid = m["usage"]["completion_tokens"].as_u64().unwrap();
+    assert!(
+        paid > kept,
+        "usage counts the cut-off answer: {paid} paid, {kept} in kept answers"
+    );
+}
+
+/// Every answer in a run's cache.
+fn cache_entries(out: &Path) -> Vec<Value> {
+    let mut entries = Vec::new();
+    for shard in std::fs::read_dir(out.join("cache")).unwrap() {
+        let shard = shard.unwrap().path();
+        if !shard.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(shard).unwrap() {
+            let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            let entry: Value = serde_json::from_str(&text).unwrap();
+            // Answers only: the probe keeps its findings beside them.
+            if entry.get("task").is_some() {
+                entries.push(entry);
+            }
+        }
+    }
+    assert!(!entries.is_empty(), "the run cached its answers");
+    entries
 }
