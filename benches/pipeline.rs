@@ -60,7 +60,7 @@ fn main() {
         seed: None,
         max_tokens: None,
         whole_doc_tokens: 12_000,
-        constrain_quotes: false,
+        grammar: false,
     };
     let endpoint = |_: ()| {
         let provider = OpenAiProvider::new(OpenAiSettings {

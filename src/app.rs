@@ -243,9 +243,9 @@ pub fn run_options(
             config.endpoint.max_tokens
         },
         whole_doc_tokens,
-        // The embedded model's grammar enforces an enum of the source's sentences: exact quotes
-        // by construction.
-        constrain_quotes: embedded,
+        // The embedded model answers under a grammar made from the schema: exact quotes and
+        // bounded text by construction.
+        grammar: embedded,
     })
 }
 

@@ -80,7 +80,7 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     pub max_tokens: Option<u32>,
     pub whole_doc_tokens: usize,
-    pub constrain_quotes: bool,
+    pub grammar: bool,
 }
 
 impl RunOptions {
@@ -93,7 +93,7 @@ impl RunOptions {
             seed: self.seed,
             max_tokens: self.max_tokens,
             whole_doc_tokens: self.whole_doc_tokens,
-            constrain_quotes: self.constrain_quotes,
+            grammar: self.grammar,
         }
     }
 }
@@ -670,6 +670,11 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         let status = match outcome {
             Outcome::Translation(mut out, res, model) => {
                 out.model = model.unwrap_or_else(|| model_name.clone());
+                if opts.grammar {
+                    entry
+                        .warnings
+                        .extend(tasks::translate::stopped_at_bound(&out));
+                }
                 write_json(&doc_dir.join("translation.json"), &out)?;
                 write_atomic(
                     &doc_dir.join("translation.md"),
@@ -871,7 +876,7 @@ pub fn plan(
                     .sum::<usize>()
                     // An endpoint reads the schema as prompt tokens; the embedded model (whose
                     // quotes are constrained) gets it as a grammar instead.
-                    + if ctx.constrain_quotes {
+                    + if ctx.grammar {
                         0
                     } else {
                         ctx.encoding.count(

@@ -25,6 +25,12 @@ pub enum Task {
     Stance,
 }
 
+/// The longest `maxLength` (and `maxItems`) a schema for the embedded model may use. llama.cpp's
+/// grammar parser turns a repetition of more than 2,000 into an unbounded one without a word, so
+/// a larger bound would not stop anything (a 2,920-character bound let a looping translation run
+/// to the token limit).
+pub const GRAMMAR_MAX_LENGTH: usize = 2000;
+
 /// `CallSpec::what` of a call that covers the whole letter in one prompt.
 pub const WHOLE_LETTER: &str = "letter";
 
@@ -109,9 +115,11 @@ pub struct TaskContext {
     /// A document whose text is at most this many tokens gets whole-document calls (stance,
     /// single-step summary); a longer one is handled per chunk and merged.
     pub whole_doc_tokens: usize,
-    /// Constrain stance quotes to the source's own sentences (an enum in the schema), so that
-    /// every quote is exact by construction. For the embedded model, whose grammar enforces it.
-    pub constrain_quotes: bool,
+    /// The answer is generated under a grammar made from its schema (the embedded model). Stance
+    /// quotes are then constrained to the source's own sentences (an enum in the schema), so
+    /// that every quote is exact by construction, and free text is bounded in length, so that a
+    /// small model that runs on stops at the bound rather than at the token limit.
+    pub grammar: bool,
 }
 
 impl TaskContext {

@@ -214,7 +214,7 @@ pub fn calls(
             "segments": segments_json(segs),
         });
         let messages = ctx.prompts.render("stance", &vars)?;
-        let choices = ctx.constrain_quotes.then(|| sentences(segs));
+        let choices = ctx.grammar.then(|| sentences(segs));
         let request = ctx.request(
             messages,
             "stance",

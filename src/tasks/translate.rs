@@ -35,12 +35,59 @@ pub struct TranslationOut {
     pub segments: Vec<SegmentOut>,
 }
 
-/// The reply schema for a chunk with these segment ids.
-pub fn schema(ids: &[String]) -> Value {
-    let props: serde_json::Map<String, Value> = ids
+/// An English rendering of a Dutch segment is at most this many characters per source character
+/// (plus [`BOUND_SLACK`]) when the answer is generated under a grammar. English runs about 10%
+/// shorter than Dutch; twice the source leaves room for spelled-out names and glosses. The 0.5B
+/// embedded model sometimes repeats itself inside one segment until the token limit (the
+/// Commission letter's chunk 7/12 did every run, losing all five of its segments); the bound
+/// closes that segment instead and the chunk's other segments are kept.
+const BOUND_PER_SOURCE_CHAR: usize = 2;
+/// Room for very short segments ("7)", a date, a heading).
+const BOUND_SLACK: usize = 80;
+
+/// The most characters an English rendering of `nl` may have under a grammar. At most
+/// [`super::GRAMMAR_MAX_LENGTH`]: llama.cpp drops a longer bound silently.
+pub fn bound(nl: &str) -> usize {
+    (nl.chars().count() * BOUND_PER_SOURCE_CHAR + BOUND_SLACK).min(super::GRAMMAR_MAX_LENGTH)
+}
+
+/// Segments whose English, generated under a bounded grammar, ran up to the bound: most likely
+/// the model repeated itself and was stopped, so the end of that segment's English is not a
+/// translation. One line each, for the manifest's warnings.
+pub fn stopped_at_bound(out: &TranslationOut) -> Vec<String> {
+    out.segments
         .iter()
-        .map(|id| (id.clone(), json!({"type": "string"})))
+        .filter_map(|s| {
+            let en = s.en.as_deref()?;
+            // The English is stored trimmed: allow for a space cut off at the end.
+            (en.chars().count() + 2 >= bound(&s.nl)).then(|| {
+                format!(
+                    "translation of {} (lines {}-{}) stopped at its bound of {} characters; the model probably repeated itself",
+                    s.id,
+                    s.lines[0],
+                    s.lines[1],
+                    bound(&s.nl)
+                )
+            })
+        })
+        .collect()
+}
+
+/// The reply schema for a chunk's segments: every id required, no other. With `bounded` (the
+/// embedded model) each translation is at most [`bound`] characters.
+pub fn schema(segs: &[Segment], bounded: bool) -> Value {
+    let props: serde_json::Map<String, Value> = segs
+        .iter()
+        .map(|s| {
+            let text = if bounded {
+                json!({"type": "string", "maxLength": bound(&s.text)})
+            } else {
+                json!({"type": "string"})
+            };
+            (s.id.clone(), text)
+        })
         .collect();
+    let ids: Vec<&str> = segs.iter().map(|s| s.id.as_str()).collect();
     json!({
         "title": "tolk.translation",
         "type": "object",
@@ -87,8 +134,7 @@ pub fn calls(
             "segments": segments_json(&segs),
         });
         let messages = ctx.prompts.render("translate", &vars)?;
-        let ids: Vec<String> = segs.iter().map(|s| s.id.clone()).collect();
-        let request = ctx.request(messages, "translation", schema(&ids));
+        let request = ctx.request(messages, "translation", schema(&segs, ctx.grammar));
         out.push((
             segs,
             CallSpec {
@@ -158,4 +204,81 @@ pub async fn run(
         Err(TaskError::Other(failures.join("; ")))
     };
     (out, result, model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(id: &str, text: &str) -> Segment {
+        Segment {
+            id: id.into(),
+            paragraph: id.into(),
+            kind: Kind::Body,
+            byte_range: [0, text.len()],
+            lines: [1, 1],
+            spans: vec![[1, 1]],
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn only_the_grammar_schema_bounds_each_translation_by_its_source() {
+        let segs = [seg("p1", "7)"), seg("p2", &"woord ".repeat(100))];
+        let open = schema(&segs, false);
+        assert!(open["properties"]["p1"].get("maxLength").is_none());
+        assert_eq!(open["required"], json!(["p1", "p2"]));
+
+        let bounded = schema(&segs, true);
+        assert_eq!(
+            bounded["properties"]["p1"]["maxLength"],
+            2 * 2 + BOUND_SLACK
+        );
+        assert_eq!(
+            bounded["properties"]["p2"]["maxLength"],
+            600 * 2 + BOUND_SLACK
+        );
+        // llama.cpp treats a repetition over 2,000 as unbounded: never ask for more.
+        let long = schema(&[seg("p3", &"woord ".repeat(400))], true);
+        assert_eq!(
+            long["properties"]["p3"]["maxLength"],
+            super::super::GRAMMAR_MAX_LENGTH
+        );
+        assert_eq!(bounded["additionalProperties"], false);
+
+        let validator = jsonschema::validator_for(&bounded).expect("a valid schema");
+        let fits = json!({"p1": "7)", "p2": "word ".repeat(100)});
+        assert!(validator.is_valid(&fits));
+        // Multi-byte text is measured in characters, as the grammar counts them.
+        let accents = json!({"p1": "é".repeat(bound("7)")), "p2": "x"});
+        assert!(validator.is_valid(&accents));
+        let runs_on = json!({"p1": "7)", "p2": "and so on ".repeat(200)});
+        assert!(!validator.is_valid(&runs_on));
+    }
+
+    #[test]
+    fn an_english_segment_at_its_bound_is_reported() {
+        let out = |en: &str| TranslationOut {
+            doc_id: "d".into(),
+            source: Source {
+                path: "d.txt".into(),
+                sha256: String::new(),
+            },
+            model: "m".into(),
+            segments: vec![SegmentOut {
+                id: "p1".into(),
+                kind: Kind::Body,
+                lines: [3, 4],
+                spans: None,
+                nl: "Wij zijn tegen.".into(),
+                en: Some(en.into()),
+            }],
+        };
+        assert!(stopped_at_bound(&out("We are against.")).is_empty());
+        let at = "again ".repeat(20);
+        let at = &at[..bound("Wij zijn tegen.")];
+        let warnings = stopped_at_bound(&out(at.trim()));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("p1 (lines 3-4)"), "{warnings:?}");
+    }
 }

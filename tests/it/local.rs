@@ -19,7 +19,7 @@ fn ctx(constrain: bool) -> TaskContext {
         seed: None,
         max_tokens: Some(2048),
         whole_doc_tokens: 3700,
-        constrain_quotes: constrain,
+        grammar: constrain,
     }
 }
 
