@@ -83,6 +83,14 @@ const BOUND_EVIDENCE: usize = 1;
 const BOUND_OVERALL_EVIDENCE: usize = 2;
 const BOUND_NAMES: usize = 6;
 const BOUND_NAME_CHARS: usize = 100;
+/// The token budget of a bounded stance answer. At every bound, each of the thirteen judgements
+/// (twelve topics and the overall stance) is about 40 tokens of rationale, 40 of English gloss,
+/// a quoted sentence of up to about 60 and 35 of keys and punctuation: about 2,300 tokens, 2,600
+/// with the names and the overall stance's second quote. Measured on the five letters, two of
+/// the embedded model's answers (the Minister's letter, part 5/5; the Commission's, part 1/12)
+/// still ran into 2,048. A whole letter's prompt (at most about 4,000 tokens) and this budget
+/// fit the embedded model's 8,192-token context.
+const BOUNDED_ANSWER_TOKENS: u32 = 3072;
 
 /// A free-text string, bounded when the answer is constrained.
 fn text(bounded: bool, max_chars: usize) -> Value {
@@ -215,11 +223,15 @@ pub fn calls(
         });
         let messages = ctx.prompts.render("stance", &vars)?;
         let choices = ctx.grammar.then(|| sentences(segs));
-        let request = ctx.request(
+        let mut request = ctx.request(
             messages,
             "stance",
             schema(&ctx.prompts.topics, choices.as_deref()),
         );
+        if ctx.grammar {
+            // The bounded answer can be longer than the usual budget: leave it room to end.
+            request.max_tokens = Some(request.max_tokens.unwrap_or(0).max(BOUNDED_ANSWER_TOKENS));
+        }
         out.push(CallSpec {
             task: Task::Stance,
             doc_id: doc.id.clone(),

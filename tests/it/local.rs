@@ -23,11 +23,35 @@ fn ctx(constrain: bool) -> TaskContext {
     }
 }
 
+/// Every `maxLength` and `maxItems` in a schema.
+fn bounds(schema: &serde_json::Value, out: &mut Vec<u64>) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                if k == "maxLength" || k == "maxItems" {
+                    out.push(v.as_u64().unwrap());
+                }
+                bounds(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| bounds(v, out)),
+        _ => {}
+    }
+}
+
 #[test]
 fn every_request_schema_becomes_a_grammar() {
-    let doc =
-        tolk::ingest::read(&root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"))
-            .unwrap();
+    for name in [
+        "2024-09-18-offlimits-advies-kabinetsstandpunt",
+        // The longest paragraphs: their translation bounds reach llama.cpp's limit.
+        "undated-europese-commissie-antwoord-eerste-kamer",
+    ] {
+        every_request_schema_of_becomes_a_grammar(name);
+    }
+}
+
+fn every_request_schema_of_becomes_a_grammar(name: &str) {
+    let doc = tolk::ingest::read(&root().join(format!("input/{name}.txt"))).unwrap();
     let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
     let c = ctx(true);
     let mut specs: Vec<tasks::CallSpec> = tasks::translate::calls(&doc, &chunks, &c)
@@ -43,6 +67,21 @@ fn every_request_schema_becomes_a_grammar() {
         let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
             .unwrap_or_else(|e| panic!("{} {}: {e}", spec.task.name(), spec.what));
         assert!(grammar.contains("root ::="), "{grammar}");
+        // llama.cpp's grammar would silently drop a larger bound.
+        let mut found = Vec::new();
+        bounds(schema, &mut found);
+        assert!(
+            !found.is_empty(),
+            "{} {} is bounded",
+            spec.task.name(),
+            spec.what
+        );
+        assert!(
+            found.iter().all(|&b| b <= tasks::GRAMMAR_MAX_LENGTH as u64),
+            "{} {}: bounds {found:?}",
+            spec.task.name(),
+            spec.what
+        );
         // The grammar names every required property of the schema.
         for key in schema["required"].as_array().unwrap() {
             assert!(
@@ -62,6 +101,10 @@ fn quote_constrained_stance_schema_lists_the_letters_own_sentences() {
     let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
     let specs = tasks::stance::calls(&doc, &chunks, &ctx(true)).unwrap();
     assert_eq!(specs.len(), 1, "the letter fits one call");
+    // The bounded answer gets room to end; an endpoint keeps the configured budget.
+    assert_eq!(specs[0].request.max_tokens, Some(3072));
+    let open = tasks::stance::calls(&doc, &chunks, &ctx(false)).unwrap();
+    assert_eq!(open[0].request.max_tokens, Some(2048));
     let schema = &specs[0].request.schema.as_ref().unwrap().schema;
     let choices = schema["properties"]["overall"]["properties"]["evidence"]["items"]["properties"]
         ["quote_nl"]["enum"]
