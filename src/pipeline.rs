@@ -814,8 +814,8 @@ pub fn print_table(report: &RunReport, out: &mut dyn std::io::Write) -> std::io:
     let u = &report.manifest.usage;
     writeln!(
         out,
-        "{} calls made, {} from the cache; {} prompt + {} completion tokens{}; {:.1}s",
-        u.requests,
+        "{}, {} from the cache; {} prompt + {} completion tokens{}; {:.1}s",
+        u.calls_made(),
         u.cache_hits,
         u.prompt_tokens,
         u.completion_tokens,

@@ -269,7 +269,7 @@ struct RunView {
     chunk_max_tokens: usize,
     tasks: Vec<String>,
     prompts: Vec<(String, String)>,
-    requests: u64,
+    calls_made: String,
     cache_hits: u64,
     prompt_tokens: u64,
     completion_tokens: u64,
@@ -296,7 +296,7 @@ fn run_view(m: &Manifest) -> RunView {
             .iter()
             .map(|(k, v)| (k.clone(), v.chars().take(12).collect()))
             .collect(),
-        requests: m.usage.requests,
+        calls_made: m.usage.calls_made(),
         cache_hits: m.usage.cache_hits,
         prompt_tokens: m.usage.prompt_tokens,
         completion_tokens: m.usage.completion_tokens,

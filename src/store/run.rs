@@ -60,6 +60,18 @@ pub struct UsageTotals {
     pub cost_usd: Option<f64>,
 }
 
+impl UsageTotals {
+    /// "7 calls made (9 attempts)": the attempts are shown when some calls were retried or
+    /// repaired, because the token figures count every attempt.
+    pub fn calls_made(&self) -> String {
+        if self.attempts > self.requests {
+            format!("{} calls made ({} attempts)", self.requests, self.attempts)
+        } else {
+            format!("{} calls made", self.requests)
+        }
+    }
+}
+
 /// manifest.json
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Manifest {
@@ -177,5 +189,17 @@ mod tests {
         assert!(a.starts_with("20261123T121314Z-gpt-4o-mini-"), "{a}");
         assert!(b.starts_with("20261123T121315Z-qwen-qwen2.5-0.5b-"), "{b}");
         assert!(a < b);
+    }
+
+    #[test]
+    fn attempts_are_named_only_when_some_call_took_more_than_one() {
+        let mut u = UsageTotals {
+            requests: 7,
+            attempts: 7,
+            ..UsageTotals::default()
+        };
+        assert_eq!(u.calls_made(), "7 calls made");
+        u.attempts = 9;
+        assert_eq!(u.calls_made(), "7 calls made (9 attempts)");
     }
 }

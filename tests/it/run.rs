@@ -422,6 +422,9 @@ fn with_a_fifth_of_replies_failing_every_output_still_lands() {
         attempts > requests,
         "faults were injected and recovered ({attempts} attempts for {requests} calls)"
     );
+    // The closing line says so too, since its token figures count every attempt.
+    let closing = format!("{requests} calls made ({attempts} attempts), 0 from the cache");
+    assert!(stderr(&o).contains(&closing), "{}", stderr(&o));
 }
 
 #[test]
