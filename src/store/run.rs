@@ -131,6 +131,9 @@ pub fn run_dir(out: &Path, run_id: &str) -> PathBuf {
 }
 
 /// Every run's manifest, newest first. Folders without a readable manifest are skipped.
+///
+/// Newest by `created_at` (to the nanosecond), then by run id: a run id's stamp is to the second,
+/// and two runs started in the same second would otherwise be ordered by their model names.
 pub fn list_runs(out: &Path) -> Vec<Manifest> {
     let mut v: Vec<Manifest> = std::fs::read_dir(runs_dir(out))
         .into_iter()
@@ -138,8 +141,12 @@ pub fn list_runs(out: &Path) -> Vec<Manifest> {
         .flatten()
         .filter_map(|e| read_json::<Manifest>(&e.path().join("manifest.json")).ok())
         .collect();
-    v.sort_by(|a, b| b.run_id.cmp(&a.run_id));
+    v.sort_by_cached_key(|m| std::cmp::Reverse((created(m), m.run_id.clone())));
     v
+}
+
+fn created(m: &Manifest) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(&m.created_at, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// Find a run by id, id prefix, label, or model name (the newest run of that model).
@@ -189,6 +196,30 @@ mod tests {
         assert!(a.starts_with("20261123T121314Z-gpt-4o-mini-"), "{a}");
         assert!(b.starts_with("20261123T121315Z-qwen-qwen2.5-0.5b-"), "{b}");
         assert!(a < b);
+    }
+
+    #[test]
+    fn runs_started_in_the_same_second_list_newest_first_whatever_their_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = time::macros::datetime!(2026-11-23 12:13:14.2 UTC);
+        // "zeta" started first but its id sorts after "alpha"'s within the same second.
+        for (model, at) in [("zeta", t), ("alpha", t + time::Duration::milliseconds(300))] {
+            let m = Manifest {
+                run_id: new_run_id(at, model, "x"),
+                created_at: at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap(),
+                ..Manifest::default()
+            };
+            let d = run_dir(dir.path(), &m.run_id);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+        }
+        let models: Vec<String> = list_runs(dir.path())
+            .iter()
+            .map(|m| m.run_id.split('-').nth(1).unwrap().to_string())
+            .collect();
+        assert_eq!(models, ["alpha", "zeta"]);
     }
 
     #[test]
