@@ -101,6 +101,19 @@ fn text(bounded: bool, max_chars: usize) -> Value {
     }
 }
 
+/// A confidence between 0 and 1. Under a grammar it is one of 0.0, 0.1, ..., 1.0: llama.cpp's
+/// grammar leaves `minimum` and `maximum` of a number unenforced (the 0.5B model answered -1.0
+/// for every judgement of a Commission part, which the validator then refused), but it does
+/// enforce an enum.
+fn confidence(bounded: bool) -> Value {
+    if bounded {
+        let steps: Vec<f64> = (0..=10).map(|i| f64::from(i) / 10.0).collect();
+        json!({"type": "number", "minimum": 0, "maximum": 1, "enum": steps})
+    } else {
+        json!({"type": "number", "minimum": 0, "maximum": 1})
+    }
+}
+
 fn evidence_schema(choices: Option<&[String]>) -> Value {
     let quote = match choices {
         Some(c) if !c.is_empty() => json!({"enum": c}),
@@ -132,7 +145,7 @@ pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
             "type": "object",
             "properties": {
                 "stance": {"enum": stances},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "confidence": confidence(bounded),
                 "rationale_en": text(bounded, BOUND_TEXT_CHARS),
                 "evidence": list(ev.clone(), quotes)
             },
@@ -508,6 +521,16 @@ mod tests {
         assert!(validator.is_valid(&answer));
         answer["topics"]["encryption"]["rationale_en"] = long.into();
         assert!(!validator.is_valid(&answer));
+        // A confidence is one of the tenths, as the grammar will write it.
+        answer["topics"]["encryption"]["rationale_en"] = "No.".into();
+        let conf = &judgement["properties"]["confidence"]["enum"];
+        assert_eq!(conf.as_array().unwrap().len(), 11);
+        assert_eq!(conf.to_string(), "[0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0]");
+        for (c, ok) in [("1.0", true), ("0.3", true), ("-1.0", false), ("0.85", false)] {
+            answer["overall"]["confidence"] = serde_json::from_str(c).unwrap();
+            assert_eq!(validator.is_valid(&answer), ok, "confidence {c}");
+        }
+        assert!(!open.contains("enum\":[0.0"), "{open}");
     }
 
     #[test]
