@@ -396,7 +396,7 @@ pub fn first_round(
     Ok(match task {
         Task::Translate => tasks::translate::calls(&p.doc, &p.chunks, ctx)?
             .into_iter()
-            .map(|(_, s)| s)
+            .filter_map(|(_, s)| s)
             .collect(),
         Task::Summary => {
             let maps = tasks::summary::map_calls(&p.doc, &p.chunks, ctx)?;
@@ -418,7 +418,11 @@ pub fn call_count(p: &Prepared, task: Task, ctx: &TaskContext) -> usize {
 fn call_count_of(task: Task, chunks: &[Chunk], ctx: &TaskContext) -> usize {
     let n = chunks.len().max(1);
     match task {
-        Task::Translate => n,
+        // A chunk without words is carried over without a call.
+        Task::Translate => chunks
+            .iter()
+            .filter(|c| tasks::translate::has_words(&c.text))
+            .count(),
         Task::Summary if n > 1 => n + 1,
         Task::Summary => 1,
         Task::Stance => {

@@ -1,7 +1,10 @@
 //! Translate: one call per chunk, all chunks of a letter in parallel. The reply maps every
 //! segment id of the chunk to its English; the schema lists exactly those ids as required
 //! properties with no others allowed, so a reply that invents a paragraph or leaves one out fails
-//! validation and is repaired.
+//! validation and is repaired. A segment without a letter ("6)", "2.", "—") is not sent: its
+//! English is its own text, so a small model cannot fill its slot with another paragraph's words
+//! (the embedded model wrote the next paragraph into a question number's slot, under the number's
+//! lines).
 
 use super::{
     CallSpec, Caller, Segment, Source, Task, TaskContext, TaskError, segments, segments_json,
@@ -109,15 +112,31 @@ fn context_words(text: &str, n: usize, from_end: bool) -> String {
     }
 }
 
-/// The calls, one per chunk, with the segments each covers.
+/// Whether a text needs translating: it has a letter. Numbering, dates as digits and dashes are
+/// the same in English.
+pub fn has_words(text: &str) -> bool {
+    text.chars().any(char::is_alphabetic)
+}
+
+/// The calls, one per chunk with words, with the segments each covers; a chunk of segments
+/// without words (see [`has_words`]) has no call.
 pub fn calls(
     doc: &Document,
     chunks: &[Chunk],
     ctx: &TaskContext,
-) -> Result<Vec<(Vec<Segment>, CallSpec)>, TaskError> {
+) -> Result<Vec<(Vec<Segment>, Option<CallSpec>)>, TaskError> {
     let mut out = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let segs = segments(doc, chunks, i);
+        let sent: Vec<Segment> = segs
+            .iter()
+            .filter(|s| has_words(&s.text))
+            .cloned()
+            .collect();
+        if sent.is_empty() {
+            out.push((segs, None));
+            continue;
+        }
         let before = i
             .checked_sub(1)
             .map(|j| context_words(&chunks[j].text, 80, true))
@@ -131,18 +150,18 @@ pub fn calls(
             "glossary": ctx.prompts.glossary_for(&c.text),
             "before": before,
             "after": after,
-            "segments": segments_json(&segs),
+            "segments": segments_json(&sent),
         });
         let messages = ctx.prompts.render("translate", &vars)?;
-        let request = ctx.request(messages, "translation", schema(&segs, ctx.grammar));
+        let request = ctx.request(messages, "translation", schema(&sent, ctx.grammar));
         out.push((
             segs,
-            CallSpec {
+            Some(CallSpec {
                 task: Task::Translate,
                 doc_id: doc.id.clone(),
                 what: format!("chunk {}/{}", i + 1, chunks.len()),
                 request,
-            },
+            }),
         ));
     }
     Ok(out)
@@ -166,27 +185,37 @@ pub async fn run(
         Ok(p) => p,
         Err(e) => return (out, Err(e), None),
     };
-    let answers =
-        futures::future::join_all(plan.iter().map(|(_, spec)| caller.call(spec.clone()))).await;
+    let answers = futures::future::join_all(plan.iter().map(|(_, spec)| async move {
+        match spec {
+            Some(spec) => Some(caller.call(spec.clone()).await),
+            None => None,
+        }
+    }))
+    .await;
     let mut failures = Vec::new();
     let mut model = None;
     for ((segs, spec), answer) in plan.into_iter().zip(answers) {
-        let value = match answer {
-            Ok(a) => {
+        let value = match (answer, spec) {
+            (Some(Ok(a)), _) => {
                 model = model.or(a.model);
                 Some(a.value)
             }
-            Err(e) => {
+            (Some(Err(e)), Some(spec)) => {
                 failures.push(format!("{}: {e}", spec.what));
                 None
             }
+            _ => None,
         };
         for s in segs {
-            let en = value
-                .as_ref()
-                .and_then(|v| v.get(&s.id))
-                .and_then(Value::as_str)
-                .map(|t| t.trim().to_string());
+            let en = if has_words(&s.text) {
+                value
+                    .as_ref()
+                    .and_then(|v| v.get(&s.id))
+                    .and_then(Value::as_str)
+                    .map(|t| t.trim().to_string())
+            } else {
+                Some(s.text.clone())
+            };
             let interrupted = s.spans.len() != 1 || s.spans.first() != Some(&s.lines);
             out.segments.push(SegmentOut {
                 id: s.id,

@@ -54,11 +54,52 @@ fn unenforced_numbers(schema: &serde_json::Value, path: &str, out: &mut Vec<Stri
                 unenforced_numbers(v, &format!("{path}/{k}"), out);
             }
         }
-        serde_json::Value::Array(items) => items
-            .iter()
-            .for_each(|v| unenforced_numbers(v, path, out)),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|v| unenforced_numbers(v, path, out))
+        }
         _ => {}
     }
+}
+
+#[test]
+fn a_translation_call_asks_only_for_segments_with_words() {
+    let doc = tolk::ingest::read(
+        &root().join("input/undated-europese-commissie-antwoord-eerste-kamer.txt"),
+    )
+    .unwrap();
+    let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
+    let plan = tasks::translate::calls(&doc, &chunks, &ctx(true)).unwrap();
+    let mut numbers = 0;
+    for (segs, spec) in &plan {
+        let spec = spec.as_ref().expect("every chunk of this letter has words");
+        let schema = &spec.request.schema.as_ref().unwrap().schema;
+        let asked: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let prompt: String = spec
+            .request
+            .messages
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect();
+        for s in segs {
+            let words = tasks::translate::has_words(&s.text);
+            assert_eq!(
+                asked.contains(&s.id.as_str()),
+                words,
+                "{} {:?}",
+                s.id,
+                s.text
+            );
+            assert_eq!(prompt.contains(&format!("[{}] ", s.id)), words, "{}", s.id);
+            numbers += usize::from(!words);
+        }
+    }
+    // The letter numbers its questions "1)" ... "9)" on lines of their own.
+    assert!(numbers >= 2, "{numbers} segments without words");
 }
 
 #[test]
@@ -79,7 +120,7 @@ fn every_request_schema_of_becomes_a_grammar(name: &str) {
     let mut specs: Vec<tasks::CallSpec> = tasks::translate::calls(&doc, &chunks, &c)
         .unwrap()
         .into_iter()
-        .map(|(_, s)| s)
+        .filter_map(|(_, s)| s)
         .collect();
     specs.extend(tasks::summary::map_calls(&doc, &chunks, &c).unwrap());
     specs.push(tasks::summary::reduce_call(&doc, &chunks, &[], &c).unwrap());

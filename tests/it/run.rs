@@ -133,6 +133,10 @@ fn a_run_on_the_five_letters_writes_grounded_outputs_and_a_rerun_costs_nothing()
                 s["en"].as_str().is_some_and(|e| !e.is_empty()),
                 "{id} translated"
             );
+            // A segment without words ("6)") is carried over as it is, not sent to the model.
+            if !s["nl"].as_str().unwrap().chars().any(char::is_alphabetic) {
+                assert_eq!(s["en"], s["nl"], "{id} carried over");
+            }
             let spans: Vec<[u32; 2]> = match s.get("spans") {
                 Some(v) => serde_json::from_value(v.clone()).unwrap(),
                 None => vec![serde_json::from_value(s["lines"].clone()).unwrap()],
