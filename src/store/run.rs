@@ -146,7 +146,11 @@ pub fn list_runs(out: &Path) -> Vec<Manifest> {
 }
 
 fn created(m: &Manifest) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(&m.created_at, &time::format_description::well_known::Rfc3339).ok()
+    time::OffsetDateTime::parse(
+        &m.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()
 }
 
 /// Find a run by id, id prefix, label, or model name (the newest run of that model).
@@ -203,7 +207,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = time::macros::datetime!(2026-11-23 12:13:14.2 UTC);
         // "zeta" started first but its id sorts after "alpha"'s within the same second.
-        for (model, at) in [("zeta", t), ("alpha", t + time::Duration::milliseconds(300))] {
+        for (model, at) in [
+            ("zeta", t),
+            ("alpha", t + time::Duration::milliseconds(300)),
+        ] {
             let m = Manifest {
                 run_id: new_run_id(at, model, "x"),
                 created_at: at

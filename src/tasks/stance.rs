@@ -525,8 +525,16 @@ mod tests {
         answer["topics"]["encryption"]["rationale_en"] = "No.".into();
         let conf = &judgement["properties"]["confidence"]["enum"];
         assert_eq!(conf.as_array().unwrap().len(), 11);
-        assert_eq!(conf.to_string(), "[0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0]");
-        for (c, ok) in [("1.0", true), ("0.3", true), ("-1.0", false), ("0.85", false)] {
+        assert_eq!(
+            conf.to_string(),
+            "[0.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0]"
+        );
+        for (c, ok) in [
+            ("1.0", true),
+            ("0.3", true),
+            ("-1.0", false),
+            ("0.85", false),
+        ] {
             answer["overall"]["confidence"] = serde_json::from_str(c).unwrap();
             assert_eq!(validator.is_valid(&answer), ok, "confidence {c}");
         }
