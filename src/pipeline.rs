@@ -674,6 +674,7 @@ pub async fn run(opts: &RunOptions, ep: &Endpoint) -> Result<RunReport, RunError
         let status = match outcome {
             Outcome::Translation(mut out, res, model) => {
                 out.model = model.unwrap_or_else(|| model_name.clone());
+                entry.warnings.extend(tasks::translate::empty(&out));
                 if opts.grammar {
                     entry
                         .warnings

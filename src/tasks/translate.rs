@@ -54,6 +54,28 @@ pub fn bound(nl: &str) -> usize {
     (nl.chars().count() * BOUND_PER_SOURCE_CHAR + BOUND_SLACK).min(super::GRAMMAR_MAX_LENGTH)
 }
 
+/// The fewest characters an English rendering of `nl` must have under a grammar: a quarter of the
+/// Dutch, at least one. The embedded model otherwise closed a chunk's last segments with empty
+/// strings (about forty paragraphs of the five letters had no English in a timed run).
+pub fn floor(nl: &str) -> usize {
+    (nl.chars().count() / 4).clamp(1, super::GRAMMAR_MAX_LENGTH / 2)
+}
+
+/// Segments with words whose English is empty, from any endpoint: one line each, for the
+/// manifest's warnings, since an empty translation reads as if the paragraph said nothing.
+pub fn empty(out: &TranslationOut) -> Vec<String> {
+    out.segments
+        .iter()
+        .filter(|s| has_words(&s.nl) && s.en.as_deref().is_some_and(str::is_empty))
+        .map(|s| {
+            format!(
+                "translation of {} (lines {}-{}) is empty",
+                s.id, s.lines[0], s.lines[1]
+            )
+        })
+        .collect()
+}
+
 /// Segments whose English, generated under a bounded grammar, ran up to the bound: most likely
 /// the model repeated itself and was stopped, so the end of that segment's English is not a
 /// translation. One line each, for the manifest's warnings.
@@ -77,13 +99,13 @@ pub fn stopped_at_bound(out: &TranslationOut) -> Vec<String> {
 }
 
 /// The reply schema for a chunk's segments: every id required, no other. With `bounded` (the
-/// embedded model) each translation is at most [`bound`] characters.
+/// embedded model) each translation has at least [`floor`] and at most [`bound`] characters.
 pub fn schema(segs: &[Segment], bounded: bool) -> Value {
     let props: serde_json::Map<String, Value> = segs
         .iter()
         .map(|s| {
             let text = if bounded {
-                json!({"type": "string", "maxLength": bound(&s.text)})
+                json!({"type": "string", "minLength": floor(&s.text), "maxLength": bound(&s.text)})
             } else {
                 json!({"type": "string"})
             };
@@ -275,14 +297,47 @@ mod tests {
         );
         assert_eq!(bounded["additionalProperties"], false);
 
+        assert!(open["properties"]["p2"].get("minLength").is_none());
+        assert_eq!(bounded["properties"]["p1"]["minLength"], 1);
+        assert_eq!(bounded["properties"]["p2"]["minLength"], 150);
+
         let validator = jsonschema::validator_for(&bounded).expect("a valid schema");
         let fits = json!({"p1": "7)", "p2": "word ".repeat(100)});
         assert!(validator.is_valid(&fits));
+        // An empty or stub English for a paragraph of words does not pass.
+        assert!(!validator.is_valid(&json!({"p1": "7)", "p2": ""})));
+        assert!(!validator.is_valid(&json!({"p1": "7)", "p2": "word"})));
         // Multi-byte text is measured in characters, as the grammar counts them.
-        let accents = json!({"p1": "é".repeat(bound("7)")), "p2": "x"});
+        let accents = json!({"p1": "é".repeat(bound("7)")), "p2": "é".repeat(150)});
         assert!(validator.is_valid(&accents));
         let runs_on = json!({"p1": "7)", "p2": "and so on ".repeat(200)});
         assert!(!validator.is_valid(&runs_on));
+    }
+
+    #[test]
+    fn an_empty_english_for_words_is_reported_and_a_number_is_not() {
+        let seg = |id: &str, nl: &str, en: &str| SegmentOut {
+            id: id.into(),
+            kind: Kind::Body,
+            lines: [7, 8],
+            spans: None,
+            nl: nl.into(),
+            en: Some(en.into()),
+        };
+        let out = TranslationOut {
+            doc_id: "d".into(),
+            source: Source {
+                path: "d.txt".into(),
+                sha256: String::new(),
+            },
+            model: "m".into(),
+            segments: vec![
+                seg("p1", "Wij zijn tegen.", "We are against."),
+                seg("p2", "Wij zijn voor.", ""),
+                seg("p3", "6)", "6)"),
+            ],
+        };
+        assert_eq!(empty(&out), ["translation of p2 (lines 7-8) is empty"]);
     }
 
     #[test]
