@@ -207,26 +207,28 @@ pub async fn run(
         Ok(p) => p,
         Err(e) => return (out, Err(e), None),
     };
+    // A chunk without a call answers `Ok(None)`; a failed call, the line for the error.
     let answers = futures::future::join_all(plan.iter().map(|(_, spec)| async move {
-        match spec {
-            Some(spec) => Some(caller.call(spec.clone()).await),
-            None => None,
-        }
+        let Some(spec) = spec else { return Ok(None) };
+        caller
+            .call(spec.clone())
+            .await
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", spec.what))
     }))
     .await;
     let mut failures = Vec::new();
     let mut model = None;
-    for ((segs, spec), answer) in plan.into_iter().zip(answers) {
-        let value = match (answer, spec) {
-            (Some(Ok(a)), _) => {
-                model = model.or(a.model);
-                Some(a.value)
-            }
-            (Some(Err(e)), Some(spec)) => {
-                failures.push(format!("{}: {e}", spec.what));
+    for ((segs, _), answer) in plan.into_iter().zip(answers) {
+        let value = match answer {
+            Ok(a) => a.map(|a| {
+                model = model.take().or(a.model);
+                a.value
+            }),
+            Err(failure) => {
+                failures.push(failure);
                 None
             }
-            _ => None,
         };
         for s in segs {
             let en = if has_words(&s.text) {
