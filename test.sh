@@ -3,18 +3,26 @@
 # fetch the embedded model once, build llama-cpp-python's server into a venv once (the test
 # against a real OpenAI-compatible server; built beside tolk's own build, which leaves a core
 # idle while it links), then `cargo test` (unit, property, snapshot and integration tests).
+# Arguments go to the final `cargo test` (e.g. a test name).
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh --test
 venv_log="$(mktemp)"
-bash scripts/llama-server-venv.sh >"$venv_log" 2>&1 &
+venv_py="$(mktemp)"
+bash scripts/llama-server-venv.sh >"$venv_py" 2>"$venv_log" &
 venv_pid=$!
-cargo build --locked
+# One build for the binary and the tests. A separate `cargo build` first built the dependencies
+# without the dev-dependencies' features; `cargo test` then rebuilt bindgen and with it the
+# whole vendored llama.cpp (5 minutes on 2 cores).
+cargo test --locked --no-run
 ./target/debug/tolk model fetch
 if ! wait "$venv_pid"; then
   cat "$venv_log" >&2
   echo "test.sh: building the llama-cpp-python venv failed" >&2
   exit 1
 fi
-rm -f "$venv_log"
+# The real-server test uses the python the script built (its venv's name carries the CPU flags).
+TOLK_LLAMA_PYTHON="$(cat "$venv_py")"
+export TOLK_LLAMA_PYTHON
+rm -f "$venv_log" "$venv_py"
 exec cargo test --locked "$@"

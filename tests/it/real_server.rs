@@ -11,17 +11,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The venv's python, if it has the server.
+/// The venv's python, if it has the server. `test.sh` passes the one the venv script built as
+/// `TOLK_LLAMA_PYTHON`; without it the script is asked where its venv is (`--path`), so the test
+/// and the script never disagree about the venv's name (it carries the CPU flags it was built
+/// with).
 fn venv_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("TOLK_LLAMA_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-            cache.join("tolk/venv-llama-cpp-python-0.3.36")
-        });
-    let py = venv.join("bin/python");
+    let py = match std::env::var_os("TOLK_LLAMA_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let o = Command::new("bash")
+                .arg(root().join("scripts/llama-server-venv.sh"))
+                .arg("--path")
+                .output()
+                .expect("bash runs");
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+        }
+    };
     let ok = Command::new(&py)
         .args(["-c", "import llama_cpp.server"])
         .stdout(Stdio::null())
@@ -34,12 +39,12 @@ fn venv_python() -> Option<PathBuf> {
     if std::env::var_os("CI").is_some() {
         panic!(
             "CI must build the llama-cpp-python venv first (scripts/llama-server-venv.sh): {} has no llama_cpp.server",
-            venv.display()
+            py.display()
         );
     }
     eprintln!(
-        "skipping the real-server test: no llama-cpp-python venv at {} (scripts/llama-server-venv.sh)",
-        venv.display()
+        "skipping the real-server test: no llama-cpp-python server at {} (scripts/llama-server-venv.sh)",
+        py.display()
     );
     None
 }
@@ -51,8 +56,58 @@ struct Server {
     log: PathBuf,
 }
 
+impl Server {
+    /// The last lines of the server's log.
+    fn log_tail(&self, n: usize) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// What became of the server, for a failure message: when its process has ended, that is
+    /// said first and plainly (exit code or signal), so that a crash of the server does not read
+    /// like a failure of tolk.
+    fn state(&mut self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                let how = match (status.code(), status.signal()) {
+                    (Some(c), _) => format!("exited with code {c}"),
+                    (None, Some(11)) => "was killed by signal 11 (SIGSEGV: it crashed)".to_string(),
+                    (None, Some(s)) => format!("was killed by signal {s}"),
+                    (None, None) => format!("ended ({status})"),
+                };
+                format!(
+                    "THE LLAMA-CPP-PYTHON SERVER DIED: it {how}. This is the test server, not tolk; the last lines of its log ({}):\n{}",
+                    self.log.display(),
+                    self.log_tail(40)
+                )
+            }
+            Ok(None) => format!(
+                "the server is still running; the last lines of its log:\n{}",
+                self.log_tail(20)
+            ),
+            Err(e) => format!("cannot tell whether the server runs: {e}"),
+        }
+    }
+}
+
+impl Server {
+    /// Panics, plainly, when the server's process has ended: called after each step, before
+    /// that step's own assertions, so that a crashed server is the first thing a failure says.
+    fn assert_alive(&mut self, after: &str) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            panic!("after {after}: {}", self.state());
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
+        // Any other failure of the test: say what became of the server too.
+        if std::thread::panicking() {
+            eprintln!("{}", self.state());
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -81,7 +136,7 @@ fn start(python: &Path, model: &Path, dir: &Path) -> Server {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("the server starts");
-    let server = Server {
+    let mut server = Server {
         child,
         base_url: format!("http://127.0.0.1:{port}/v1"),
         log,
@@ -101,10 +156,13 @@ fn start(python: &Path, model: &Path, dir: &Path) -> Server {
                 return server;
             }
         }
+        if let Ok(Some(_)) = server.child.try_wait() {
+            panic!("the server did not come up: {}", server.state());
+        }
         assert!(
             t0.elapsed() < Duration::from_secs(180),
-            "the server did not come up: {}",
-            std::fs::read_to_string(&server.log).unwrap_or_default()
+            "the server did not come up within 180 s: {}",
+            server.state()
         );
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -122,7 +180,7 @@ fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
     };
     let _cores = heavy();
     let tmp = tempfile::tempdir().unwrap();
-    let server = start(&python, &model, tmp.path());
+    let mut server = start(&python, &model, tmp.path());
     let out = tmp.path().join("out");
     // Settings for this server and this small model: a reply budget (the server's own is the
     // whole context, which a looping 0.5B model fills in minutes) and llama.cpp's repetition
@@ -153,7 +211,14 @@ fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
         &env,
     );
     let text = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    server.assert_alive("tolk ping");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "tolk ping failed:\n{text}{}\n{}",
+        stderr(&o),
+        server.state()
+    );
     let probe_line = |mode: &str| {
         text.lines()
             .find(|l| l.trim_start().starts_with(mode))
@@ -199,15 +264,15 @@ fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
         &[env[0], ("TOLK_CHUNK_MAX_TOKENS", "2000")],
     );
     eprintln!("run: {:.1}s", t0.elapsed().as_secs_f64());
+    server.assert_alive("tolk run");
     // The 0.5B model may fail a task on its own (it has been seen to copy the Dutch letter into
     // every key point until the reply budget ran out): then tolk must say so and go on (exit 1,
     // the reason in the manifest). What tolk answers for is the contract of what it writes.
-    let log = || std::fs::read_to_string(&server.log).unwrap_or_default();
     assert!(
         matches!(o.status.code(), Some(0 | 1)),
-        "{}\nserver log:\n{}",
+        "tolk run failed:\n{}\n{}",
         stderr(&o),
-        log()
+        server.state()
     );
     assert!(
         !stderr(&o).contains("probing"),
@@ -237,8 +302,8 @@ fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
             st.contains("cut off at the token limit")
                 || st.contains("does not match the schema")
                 || st.contains("not valid JSON"),
-            "{task}: {st}\nserver log:\n{}",
-            log()
+            "{task}: {st}\n{}",
+            server.state()
         );
         assert!(!doc_dir.join(format!("{task}.json")).exists());
     }
