@@ -216,8 +216,10 @@ impl FakeThread {
                 .unwrap();
             rt.block_on(async move {
                 let fake = FakeLlm::start(config).await;
-                tx.send(fake.base_url()).unwrap();
+                let url = fake.base_url();
+                // In the slot before anyone has the address: a test that asks at once finds it.
                 *slot.lock().unwrap() = Some(fake);
+                tx.send(url).unwrap();
                 let _ = stop_rx.await;
                 slot.lock().unwrap().take();
             });
@@ -237,6 +239,11 @@ impl FakeThread {
 
     pub fn chat_requests(&self) -> Vec<Recorded> {
         self.with(|f| f.chat_requests())
+    }
+
+    /// Every request, of any path (chat, models, probes).
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|f| f.requests())
     }
 
     pub fn probe_requests(&self) -> Vec<Recorded> {
