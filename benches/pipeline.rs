@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tolk::chunk::ChunkConfig;
 use tolk::config::StructuredMode;
+use tolk::endpoint::{Endpoint, Scope};
 use tolk::llm::openai::{OpenAiProvider, OpenAiSettings};
 use tolk::llm::{Client, ClientOptions};
-use tolk::pipeline::{self, Endpoint, RunOptions};
+use tolk::pipeline::{self, RunOptions};
 use tolk::tasks::Task;
 
 fn main() {
@@ -50,7 +51,7 @@ fn main() {
     let opts = RunOptions {
         inputs: vec![root.join("input")],
         out: out.clone(),
-        prompts: root.join("prompts"),
+        prompts: Some(root.join("prompts")),
         tasks: Task::ALL.to_vec(),
         label: None,
         refresh: false,
@@ -74,21 +75,21 @@ fn main() {
             extra_body: None,
         })
         .unwrap();
-        Endpoint {
-            client: Arc::new(Client::new(
-                Arc::new(provider),
-                ClientOptions {
-                    concurrency,
-                    ..ClientOptions::default()
-                },
-            )),
+        let client = Arc::new(Client::new(
+            Arc::new(provider),
+            ClientOptions {
+                concurrency,
+                ..ClientOptions::default()
+            },
+        ));
+        let scope = Scope {
             endpoint: fake.base_url(),
             model: "bench".into(),
             mode: StructuredMode::JsonSchema,
-            embedded: false,
-            prices: None,
-            preflight: None,
-        }
+            context_tokens: None,
+            local: false,
+        };
+        Arc::new(Endpoint::ready(scope, client, None))
     };
     // The tokenizer is built once per process (a fixed start-up cost, not the pipeline's).
     let t = Instant::now();
@@ -99,7 +100,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let report = rt.block_on(pipeline::run(&opts, &endpoint(()))).unwrap();
+    let report = rt.block_on(pipeline::run(&opts, endpoint(()))).unwrap();
     let wall = t.elapsed().as_secs_f64();
     let calls = report.manifest.usage.requests as f64;
     let ideal =
@@ -110,7 +111,7 @@ fn main() {
         wall / ideal
     );
     let t = Instant::now();
-    let report = rt.block_on(pipeline::run(&opts, &endpoint(()))).unwrap();
+    let report = rt.block_on(pipeline::run(&opts, endpoint(()))).unwrap();
     println!(
         "rerun with a full cache: {:.3} s, {} calls made, {} from the cache",
         t.elapsed().as_secs_f64(),

@@ -2,30 +2,31 @@
 //! vLLM's `run-batch` reads), and the batch's results read back into the cache, so that a
 //! `tolk run` afterwards completes from the cache with no live calls.
 //!
-//! - The calls are found by running the real tasks against a [`Recorder`]: a caller that answers
-//!   from the cache and records every call it cannot answer. So a batch holds exactly what the
-//!   run would call, and a task's second round (the summary's reduce step) appears as soon as the
-//!   answers of its first round are cached.
+//! - The calls are found by running the real tasks against a
+//!   [`crate::pipeline::plan::Recorder`]: a caller that answers from the cache and records every
+//!   call it cannot answer. So a batch holds exactly what the run would call, and a task's second
+//!   round (the summary's reduce step) appears as soon as the answers of its first round are
+//!   cached.
 //! - `custom_id` is the call's cache-key digest. Each exported call also leaves a pending record
 //!   (`OUT/batch/requests/<2 hex>/<digest>.json`) with its cache key and schema, so that import
 //!   can validate a result exactly as the live client does and store it under the right key, in
 //!   any order, from any number of files.
 
-use crate::config::StructuredMode;
+use crate::endpoint::Scope;
 use crate::llm::openai::{body_for, http_error, parse_completion};
-use crate::llm::{BoxFuture, ChatRequest, LlmError, structured};
-use crate::pipeline::{self, RunOptions, key_for, now_rfc3339};
-use crate::prompt::PromptSet;
+use crate::llm::{ChatRequest, structured};
+use crate::pipeline::executor::cache_entry;
+use crate::pipeline::prepare::{self, Unreadable};
+use crate::pipeline::{self, RunOptions, plan};
 use crate::store::cache::{Cache, CacheKey, Entry};
-use crate::store::run::InputEntry;
-use crate::store::{Durability, StoreError, read_json, write_atomic_with, write_json_with};
-use crate::tasks::{self, Answer, CallSpec, Caller, Task, TaskError};
+use crate::store::{
+    Durability, StoreError, now_rfc3339, read_json, write_atomic_with, write_json_with,
+};
+use crate::tasks::{CallSpec, Task};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// OpenAI's limits for one batch input file.
 pub const MAX_LINES: usize = 50_000;
@@ -51,9 +52,7 @@ pub enum BatchError {
 /// The endpoint and model the batch results will be used with: they are part of every cache key.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub endpoint: String,
-    pub model: String,
-    pub mode: StructuredMode,
+    pub scope: Scope,
     /// `[endpoint] extra_body`, merged into every body as the live client does.
     pub extra_body: Option<Value>,
 }
@@ -82,37 +81,6 @@ pub fn pending_path(out: &Path, custom_id: &str) -> PathBuf {
         .join(format!("{custom_id}.json"))
 }
 
-/// A caller that answers from the cache and records every call it cannot answer.
-struct Recorder<'a> {
-    cache: &'a Cache,
-    target: &'a Target,
-    recorded: Mutex<Vec<CallSpec>>,
-    hits: AtomicU64,
-}
-
-impl Caller for Recorder<'_> {
-    fn call(&self, spec: CallSpec) -> BoxFuture<'_, Result<Answer, TaskError>> {
-        Box::pin(async move {
-            let key = key_for(
-                &self.target.endpoint,
-                &self.target.model,
-                self.target.mode,
-                &spec,
-            );
-            if let Some(entry) = self.cache.get(&key.digest()) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Answer {
-                    value: entry.value,
-                    model: entry.model,
-                    cached: true,
-                });
-            }
-            self.recorded.lock().expect("recorder lock").push(spec);
-            Err(TaskError::Other("exported to a batch".into()))
-        })
-    }
-}
-
 /// One file written by export.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportFile {
@@ -132,11 +100,11 @@ pub struct ExportReport {
     pub cached: u64,
     /// Exported calls that an earlier export already wrote (their results were not imported).
     pub exported_before: usize,
-    /// Second-round calls that wait for first-round answers: "doc: summary reduce (waits for 3
-    /// chunk notes)".
+    /// Later-round calls that wait for first-round answers: "doc: summary: 1 call waits for 3
+    /// answers of round 1".
     pub waiting: Vec<String>,
     #[serde(skip)]
-    pub failed_inputs: Vec<InputEntry>,
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl ExportReport {
@@ -220,58 +188,35 @@ pub async fn export(
     file: &Path,
     limits: Limits,
 ) -> Result<ExportReport, BatchError> {
-    let files = crate::ingest::collect_inputs(&opts.inputs).map_err(pipeline::RunError::from)?;
+    let files = prepare::files(&opts.inputs).map_err(pipeline::RunError::from)?;
     if files.is_empty() {
         return Err(pipeline::RunError::Nothing("no .txt files in the inputs".into()).into());
     }
-    let prompts = PromptSet::load(&opts.prompts)?;
-    let ctx = opts.task_context(prompts);
-    let (prepared, failed_inputs) = pipeline::prepare(&files, &opts.chunk);
+    let ctx = opts.task_context(opts.load_prompts()?);
+    let inputs = prepare::prepare(&files, &opts.chunk);
     let cache = Cache::new(opts.out.join("cache"));
     let mut report = ExportReport {
-        failed_inputs,
+        unreadable: inputs.unreadable,
         ..ExportReport::default()
     };
-    let mut specs: Vec<(CallSpec, u8)> = Vec::new();
+    let mut specs: Vec<CallSpec> = Vec::new();
     let mut hits = 0;
-    for p in &prepared {
+    for p in &inputs.docs {
         for &task in &opts.tasks {
-            let rec = Recorder {
-                cache: &cache,
-                target,
-                recorded: Mutex::new(Vec::new()),
-                hits: AtomicU64::new(0),
-            };
-            match task {
-                Task::Translate => {
-                    let _ = tasks::translate::run(&p.doc, &p.chunks, &ctx, &rec).await;
-                }
-                Task::Summary => {
-                    let _ = tasks::summary::run(&p.doc, &p.chunks, &ctx, &rec).await;
-                }
-                Task::Stance => {
-                    let _ = tasks::stance::run(&p.doc, &p.chunks, &ctx, &rec).await;
-                }
-            }
-            hits += rec.hits.load(Ordering::Relaxed);
-            let recorded = rec.recorded.into_inner().expect("recorder lock");
-            let two_rounds = task == Task::Summary && p.chunks.len() > 1;
-            let maps_missing = recorded.iter().filter(|s| s.what != "summary").count();
-            if two_rounds && maps_missing > 0 {
+            let r = plan::record(task, p, &ctx, &cache, &target.scope, false).await;
+            hits += r.cached as u64;
+            if r.waiting > 0 {
+                let (n, k) = (r.waiting, r.to_make.len());
                 report.waiting.push(format!(
-                    "{}: summary reduce (waits for {maps_missing} chunk note{})",
+                    "{}: {}: {n} call{} wait{} for {k} answer{} of round 1",
                     p.doc.id,
-                    if maps_missing == 1 { "" } else { "s" }
+                    task.name(),
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    if k == 1 { "" } else { "s" },
                 ));
             }
-            for s in recorded {
-                let round = if two_rounds && s.what == "summary" {
-                    2
-                } else {
-                    1
-                };
-                specs.push((s, round));
-            }
+            specs.extend(r.to_make);
         }
     }
     report.cached = hits;
@@ -280,8 +225,9 @@ pub async fn export(
     let mut seen = BTreeSet::new();
     let mut lines = Vec::new();
     let exported_at = now_rfc3339();
-    for (spec, round) in specs {
-        let key = key_for(&target.endpoint, &target.model, target.mode, &spec);
+    for spec in specs {
+        let round = spec.round;
+        let key = target.scope.key(&spec);
         let id = key.digest();
         if !seen.insert(id.clone()) {
             continue;
@@ -303,8 +249,8 @@ pub async fn export(
         // What import needs must be on disk before the batch file that refers to it.
         write_json_with(&pending_file, &pending, Durability::Synced)?;
         let body = body_for(
-            &target.model,
-            target.mode,
+            &target.scope.model,
+            target.scope.mode,
             target.extra_body.as_ref(),
             &spec.request,
         );
@@ -396,33 +342,15 @@ fn read_result(line: &Value, pending: &Pending) -> Result<Entry, String> {
     }
     let completion =
         parse_completion(&text, std::time::Duration::ZERO).map_err(|e| e.to_string())?;
-    if completion.finish_reason.as_deref() == Some("length") {
-        return Err(LlmError::Truncated {
-            max_tokens: pending.request.max_tokens,
-            raw: completion.content,
-        }
-        .to_string());
-    }
-    let schema = pending
-        .request
-        .schema
-        .as_ref()
-        .map(|s| s.schema.clone())
-        .ok_or("the exported call has no schema")?;
-    let value =
-        structured::parse_and_validate(&completion.content, &schema).map_err(|e| e.to_string())?;
-    let usage = completion.usage.unwrap_or_default();
-    Ok(Entry {
-        key: pending.key.clone(),
-        task: pending.task.name().to_string(),
-        doc_id: pending.doc_id.clone(),
-        created_at: now_rfc3339(),
-        model: completion.model,
-        system_fingerprint: completion.system_fingerprint,
-        prompt_tokens: usage.prompt_tokens,
-        completion_tokens: usage.completion_tokens,
+    // Checked exactly as a live reply is.
+    let value = structured::accept(&completion, &pending.request).map_err(|e| e.to_string())?;
+    Ok(cache_entry(
+        pending.key.clone(),
+        pending.task,
+        &pending.doc_id,
+        &completion,
         value,
-    })
+    ))
 }
 
 /// Read batch output files (OpenAI Batch output and error files, vLLM run-batch output) into the

@@ -1,5 +1,10 @@
 //! The command line (clap derive). Raw arguments only: turning them into a validated
 //! [`crate::config::Config`] is `config::load`'s job, through [`Cli::overrides`].
+//!
+//! One vocabulary: a flag means the same in every subcommand (a test checks that its help text
+//! is the same wherever it appears). `--out DIR` is always the output folder (runs/ and cache/
+//! inside); a file or folder a command writes elsewhere has a name of its own (`report --dest`,
+//! `batch export --calls`).
 
 use crate::chunk::TokenEncoding;
 use crate::config::Override;
@@ -31,7 +36,7 @@ pub enum Command {
     /// Show how letters are cut into chunks and which source lines each chunk comes from.
     Chunk(ChunkArgs),
     /// Send one small request to the endpoint: resolved model, latency, structured output.
-    Ping(EndpointArgs),
+    Ping(PingArgs),
     /// List the models the endpoint serves.
     Models(EndpointArgs),
     /// The runs in the output folder, newest first.
@@ -40,7 +45,7 @@ pub enum Command {
     Status(StatusArgs),
     /// What changed between two runs (run ids, labels, or model names).
     Diff(DiffArgs),
-    /// A letter in Dutch with its line numbers beside the English.
+    /// A letter in Dutch with its line numbers beside the English (or its summary or stance).
     Show(ShowArgs),
     /// Write a run's HTML report (or a page of the differences between two runs).
     Report(ReportArgs),
@@ -50,6 +55,51 @@ pub enum Command {
     /// Batch files for OpenAI Batch or vLLM run-batch: export the calls, import the results.
     #[command(subcommand)]
     Batch(BatchCommand),
+    /// The built-in prompts, glossary and stance topics.
+    #[command(subcommand)]
+    Prompts(PromptsCommand),
+}
+
+/// `--out DIR`: the output folder, the same in every subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutArgs {
+    /// Output folder: runs/ and cache/ are inside (default: run.out, ./output).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
+#[derive(Debug, Args, Clone, Default)]
+pub struct EndpointArgs {
+    /// Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Model name to ask for.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+}
+
+/// Letters to work on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct InputArgs {
+    /// Letters or folders of letters (default: run.input, ./input).
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `--tasks LIST`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TasksArgs {
+    /// Tasks, comma-separated: translate, summary, stance (default: run.tasks).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub tasks: Option<Vec<String>>,
+}
+
+/// `--json`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct JsonArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,19 +112,17 @@ pub enum BatchCommand {
 
 #[derive(Debug, Args)]
 pub struct BatchExportArgs {
-    /// Letters or folders (default: input/).
-    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
     /// The batch file to write; split into NAME.1.jsonl, NAME.2.jsonl... past the limits.
     #[arg(long, value_name = "FILE.jsonl")]
-    pub out: PathBuf,
-    /// Output folder of the runs and the cache (default: run.out, ./output).
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
+    pub calls: PathBuf,
+    #[command(flatten)]
+    pub out: OutArgs,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Tasks to export, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub tasks: Option<Vec<String>>,
+    #[command(flatten)]
+    pub tasks: TasksArgs,
     /// Requests per file at most.
     #[arg(long, value_name = "N", default_value_t = crate::batch::MAX_LINES)]
     pub max_lines: usize,
@@ -88,11 +136,10 @@ pub struct BatchImportArgs {
     /// Batch output files (OpenAI output and error files, vLLM run-batch output), in any order.
     #[arg(required = true)]
     pub results: Vec<PathBuf>,
-    /// Output folder of the runs and the cache (default: run.out, ./output).
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,18 +150,28 @@ pub enum ModelCommand {
     Path,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PromptsCommand {
+    /// Write the built-in prompt files into DIR, to edit them: point run.prompts at DIR (or
+    /// name it prompts/ in the folder you run tolk from) and each file there replaces its
+    /// built-in one.
+    Export {
+        /// The folder to write (created; existing files are never overwritten).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Letters or folders (default: input/).
-    pub inputs: Vec<PathBuf>,
-    /// Output folder (runs/ and cache/ go inside).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    /// Tasks to run, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub tasks: Option<Vec<String>>,
+    #[command(flatten)]
+    pub tasks: TasksArgs,
     /// A name for this run (for tolk diff and tolk runs).
     #[arg(long, value_name = "NAME")]
     pub label: Option<String>,
@@ -136,24 +193,33 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PingArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct RunsArgs {
-    /// Output folder.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: OutArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Letters or folders (default: input/).
-    pub inputs: Vec<PathBuf>,
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub tasks: TasksArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
 }
 
 /// Output formats of `tolk diff`.
@@ -170,57 +236,58 @@ pub struct DiffArgs {
     pub a: String,
     /// Run B.
     pub b: String,
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Only this document.
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// Only this document (its id, the file name without extension).
     #[arg(long, value_name = "ID")]
     pub doc: Option<String>,
-    /// Only this task (translate, summary, stance).
-    #[arg(long, value_name = "TASK")]
-    pub task: Option<String>,
+    #[command(flatten)]
+    pub task: TaskArg,
+    /// text, md or json.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+}
+
+/// `--task TASK`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TaskArg {
+    /// One task's output: translate, summary or stance.
+    #[arg(long, value_name = "TASK")]
+    pub task: Option<String>,
+}
+
+/// `--run RUN`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArg {
+    /// A run id (or prefix), label or model name (default: the latest run).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Document id (file stem), or a unique part of it.
     pub doc: String,
-    /// Run id, label or model name (default: the latest run).
-    #[arg(long, value_name = "RUN")]
-    pub run: Option<String>,
-    /// translate (default), summary or stance.
-    #[arg(long, value_name = "TASK")]
-    pub task: Option<String>,
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArg,
+    #[command(flatten)]
+    pub task: TaskArg,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Run id, label or model name (default: the latest run).
-    #[arg(long, value_name = "RUN")]
-    pub run: Option<String>,
+    #[command(flatten)]
+    pub run: RunArg,
+    #[command(flatten)]
+    pub out: OutArgs,
     /// Where to write the pages (default: OUT/runs/<run_id>/report/).
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Output folder of the runs (default: run.out, ./output).
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
+    pub dest: Option<PathBuf>,
     /// A page of the differences between runs A and B (ids, labels or model names) instead.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "run")]
     pub diff: Option<Vec<String>>,
-}
-
-/// Which endpoint and model (override `[endpoint]` in tolk.toml and TOLK_ENDPOINT_*).
-#[derive(Debug, Args, Clone, Default)]
-pub struct EndpointArgs {
-    /// Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1.
-    #[arg(long, value_name = "URL")]
-    pub endpoint: Option<String>,
-    /// Model name to ask for.
-    #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
 }
 
 impl EndpointArgs {
@@ -230,6 +297,26 @@ impl EndpointArgs {
         }
         if let Some(m) = &self.model {
             o.push(Override::new("endpoint", "model", m.as_str()));
+        }
+    }
+}
+
+impl OutArgs {
+    fn overrides(&self, o: &mut Vec<Override>) {
+        if let Some(out) = &self.out {
+            o.push(Override::new("run", "out", out.display().to_string()));
+        }
+    }
+}
+
+impl TasksArgs {
+    fn overrides(&self, o: &mut Vec<Override>) {
+        if let Some(tasks) = &self.tasks {
+            let list: Vec<toml::Value> = tasks
+                .iter()
+                .map(|s| toml::Value::String(s.trim().to_string()))
+                .collect();
+            o.push(Override::new("run", "tasks", toml::Value::Array(list)));
         }
     }
 }
@@ -245,9 +332,8 @@ pub struct ChunkArgs {
     /// Tokenizer used to count tokens.
     #[arg(long, value_enum)]
     pub encoding: Option<TokenEncoding>,
-    /// Print JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
     /// Also print the paragraphs (id, kind, lines, text).
     #[arg(long)]
     pub paragraphs: bool,
@@ -266,47 +352,31 @@ impl Cli {
                     o.push(Override::new("chunk", "encoding", e.name()));
                 }
             }
-            Command::Ping(e) | Command::Models(e) => e.overrides(&mut o),
-            Command::Model(_) => {}
+            Command::Ping(a) => {
+                a.endpoint.overrides(&mut o);
+                a.out.overrides(&mut o);
+            }
+            Command::Models(e) => e.overrides(&mut o),
+            Command::Model(_) | Command::Prompts(_) => {}
             Command::Batch(BatchCommand::Export(a)) => {
                 a.endpoint.overrides(&mut o);
-                if let Some(out) = &a.out_dir {
-                    o.push(Override::new("run", "out", out.display().to_string()));
-                }
-                if let Some(t) = &a.tasks {
-                    o.push(tasks_override(t));
-                }
+                a.out.overrides(&mut o);
+                a.tasks.overrides(&mut o);
             }
-            Command::Batch(BatchCommand::Import(a)) => {
-                if let Some(out) = &a.out_dir {
-                    o.push(Override::new("run", "out", out.display().to_string()));
-                }
-            }
+            Command::Batch(BatchCommand::Import(a)) => a.out.overrides(&mut o),
             Command::Status(a) => {
                 a.endpoint.overrides(&mut o);
-                if let Some(out) = &a.out {
-                    o.push(Override::new("run", "out", out.display().to_string()));
-                }
+                a.out.overrides(&mut o);
+                a.tasks.overrides(&mut o);
             }
-            Command::Runs(RunsArgs { out: Some(out), .. })
-            | Command::Diff(DiffArgs { out: Some(out), .. })
-            | Command::Show(ShowArgs { out: Some(out), .. }) => {
-                o.push(Override::new("run", "out", out.display().to_string()));
-            }
-            Command::Runs(_) | Command::Diff(_) | Command::Show(_) => {}
-            Command::Report(a) => {
-                if let Some(out) = &a.out_dir {
-                    o.push(Override::new("run", "out", out.display().to_string()));
-                }
-            }
+            Command::Runs(RunsArgs { out, .. })
+            | Command::Diff(DiffArgs { out, .. })
+            | Command::Show(ShowArgs { out, .. })
+            | Command::Report(ReportArgs { out, .. }) => out.overrides(&mut o),
             Command::Run(r) => {
                 r.endpoint.overrides(&mut o);
-                if let Some(out) = &r.out {
-                    o.push(Override::new("run", "out", out.display().to_string()));
-                }
-                if let Some(t) = &r.tasks {
-                    o.push(tasks_override(t));
-                }
+                r.out.overrides(&mut o);
+                r.tasks.overrides(&mut o);
                 if let Some(p) = &r.model_path {
                     o.push(Override::new(
                         "local",
@@ -323,10 +393,67 @@ impl Cli {
     }
 }
 
-fn tasks_override(tasks: &[String]) -> Override {
-    let list: Vec<toml::Value> = tasks
-        .iter()
-        .map(|s| toml::Value::String(s.trim().to_string()))
-        .collect();
-    Override::new("run", "tasks", toml::Value::Array(list))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::BTreeMap;
+
+    /// Every option of every subcommand, as (subcommand path, long name, help).
+    fn options(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String, String)>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let name = arg
+                .get_long()
+                .map(|l| format!("--{l}"))
+                .unwrap_or_else(|| format!("<{id}>"));
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            out.push((path.to_string(), name, help));
+        }
+        for sub in cmd.get_subcommands() {
+            options(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_help_and_one_meaning_in_every_subcommand() {
+        let mut all = Vec::new();
+        options(&Cli::command(), "tolk", &mut all);
+        let mut meanings: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+        for (cmd, name, help) in &all {
+            assert!(!help.trim().is_empty(), "{cmd} {name} has no help text");
+            if name.starts_with("--") {
+                meanings
+                    .entry(name)
+                    .or_default()
+                    .entry(help)
+                    .or_default()
+                    .push(cmd);
+            }
+        }
+        for (name, helps) in &meanings {
+            assert_eq!(
+                helps.len(),
+                1,
+                "{name} means different things in different subcommands: {helps:#?}"
+            );
+        }
+        // The output folder is --out wherever a command reads or writes one.
+        for cmd in ["run", "status", "runs", "diff", "show", "report", "ping"] {
+            assert!(
+                all.iter()
+                    .any(|(c, n, _)| c == &format!("tolk {cmd}") && n == "--out"),
+                "tolk {cmd} has --out"
+            );
+        }
+        for cmd in ["batch export", "batch import"] {
+            assert!(
+                all.iter()
+                    .any(|(c, n, _)| c == &format!("tolk {cmd}") && n == "--out")
+            );
+        }
+    }
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// A configuration problem. Fatal: `tolk` exits with code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read {
         path: PathBuf,
         #[source]
@@ -188,7 +188,9 @@ pub struct RunSection {
     pub input: PathBuf,
     pub out: PathBuf,
     pub tasks: Vec<String>,
-    pub prompts: PathBuf,
+    /// A folder whose prompt files override the built-in ones, file by file. Unset: `prompts/`
+    /// in the working directory when there is one, else the built-in prompts alone.
+    pub prompts: Option<PathBuf>,
 }
 
 impl Default for RunSection {
@@ -197,8 +199,19 @@ impl Default for RunSection {
             input: "input".into(),
             out: "output".into(),
             tasks: vec!["translate".into(), "summary".into(), "stance".into()],
-            prompts: "prompts".into(),
+            prompts: None,
         }
+    }
+}
+
+impl RunSection {
+    /// The folder of prompt overrides: `run.prompts` when set (it must then exist), else
+    /// `./prompts` when it is a folder, else none.
+    pub fn prompts_dir(&self) -> Option<PathBuf> {
+        self.prompts.clone().or_else(|| {
+            let p = PathBuf::from("prompts");
+            p.is_dir().then_some(p)
+        })
     }
 }
 

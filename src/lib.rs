@@ -3,18 +3,46 @@
 //!
 //! # Layout
 //!
-//! Data flows one way; each module is one pipeline stage:
+//! Data flows one way, top to bottom; a module uses only those below it.
 //!
-//! - [`ingest`]: file -> decoded text -> normalised paragraphs with a line map
-//! - [`chunk`]: document -> token-budgeted chunks with byte and line ranges
-//! - [`config`]: defaults < tolk.toml < `TOLK_*` environment < flags, validated once
-//! - [`cli`]: the command line
-pub mod app;
+//! - [`commands`]: one file per command (run, status, batch, inspect = runs/show/diff/report,
+//!   endpoint = ping/models/model, chunk, prompts): arguments -> a stage -> terminal output
+//! - [`cli`]: the command line (clap); [`config`]: defaults < tolk.toml < `TOLK_*` < flags
+//! - [`batch`]: a run's calls as OpenAI Batch / vLLM run-batch files, and the results back
+//! - [`report`]: Markdown beside every output, the terminal views, `tolk diff` as text, HTML
+//! - [`compare`]: what changed between two runs, computed
+//! - [`pipeline`]: a run: inputs prepared, every task scheduled, each call through the cache,
+//!   retried with smaller pieces when that helps, the run folder and its manifest written; its
+//!   plan without calling (dry run, status)
+//! - [`endpoint`]: the cache scope of the configured endpoint (one place for run, dry run,
+//!   status and batch) and the connection, made on the first call the cache cannot answer
+//! - [`tasks`]: translate, summary, stance: a document's chunks -> calls -> validated, grounded
+//!   output ([`tasks::TaskResult`]), each task's knowledge in its own module
+//! - [`prompt`]: the prompts, glossary and topics (built in, overridable), rendered strictly
+//! - [`ground`]: a quote -> an exact or fuzzy span of the source -> its lines
+//! - [`llm`]: the `Provider` trait, the OpenAI-compatible client with retries and validation,
+//!   capability probing, the local (embedded) model and its download
+//! - [`store`]: atomic writes, the content-addressed cache, run manifests and typed statuses
+//! - [`chunk`]: a document -> token-budgeted chunks with byte and line ranges
+//! - [`ingest`]: a file -> decoded, normalised paragraphs with a line map back to the file
+//! - [`progress`], [`error`]: the progress display; one way to print an error with its causes
+//!
+//! A letter's way through: `ingest` reads `input/x.txt` into a `Document` (paragraphs, each byte
+//! mapped to its line), `chunk` cuts it into chunks that fit the budget, `pipeline` runs every
+//! task on it: the task renders its prompts (`prompt`), each call goes to the `Executor`, which
+//! answers from the cache or calls the endpoint and stores the validated answer at once; the task
+//! turns the answers into its output, every quote grounded (`ground`) and every segment carrying
+//! its source lines; `pipeline::write` puts the outputs and the manifest in
+//! `output/runs/<run_id>/`, and `report` renders them, beside each JSON and as the HTML site.
+
 pub mod batch;
 pub mod chunk;
 pub mod cli;
+pub mod commands;
+pub mod compare;
 pub mod config;
-pub mod diff;
+pub mod endpoint;
+pub mod error;
 pub mod ground;
 pub mod ingest;
 pub mod llm;

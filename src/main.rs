@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tolk::app::main()
+    tolk::commands::main()
 }

@@ -1,9 +1,15 @@
-//! Prompts: minijinja templates in `prompts/*.toml` (`version`, `system`, `user`), rendered with
-//! strict undefined (a misspelt variable is an error, not an empty string), plus the glossary
-//! (`prompts/glossary.toml`) and the stance taxonomy (`prompts/stance_topics.toml`).
+//! Prompts: minijinja templates (`version`, `system`, `user`), rendered with strict undefined (a
+//! misspelt variable is an error, not an empty string), plus the glossary and the stance
+//! taxonomy.
 //!
-//! Invariant: the rendered messages are a cache input, so editing a prompt, the glossary or the
-//! taxonomy changes exactly the calls that use them.
+//! The prompt files ship inside the binary ([`BUILT_IN`], the files of the project's
+//! `prompts/`), so tolk runs from any folder. A prompts folder (`prompts/` in the working
+//! directory, or `run.prompts`) overrides them file by file; `tolk prompts export DIR` writes
+//! the built-in ones out for editing.
+//!
+//! Invariant: the rendered messages are a cache input and the hash of every file's text is in
+//! the manifest, so editing a prompt, the glossary or the taxonomy (built in or overridden)
+//! changes exactly the calls that use them.
 
 use crate::llm::Message;
 use minijinja::{Environment, UndefinedBehavior};
@@ -14,9 +20,28 @@ use std::path::{Path, PathBuf};
 /// The prompt names tolk uses.
 pub const PROMPTS: &[&str] = &["translate", "summary_map", "summary_reduce", "stance"];
 
+/// The prompt files compiled into tolk: file name and text.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("translate.toml", include_str!("../prompts/translate.toml")),
+    (
+        "summary_map.toml",
+        include_str!("../prompts/summary_map.toml"),
+    ),
+    (
+        "summary_reduce.toml",
+        include_str!("../prompts/summary_reduce.toml"),
+    ),
+    ("stance.toml", include_str!("../prompts/stance.toml")),
+    ("glossary.toml", include_str!("../prompts/glossary.toml")),
+    (
+        "stance_topics.toml",
+        include_str!("../prompts/stance_topics.toml"),
+    ),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Read {
         path: PathBuf,
         #[source]
@@ -24,6 +49,12 @@ pub enum PromptError {
     },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("{path}: not a folder of prompt files (run.prompts)")]
+    NoFolder { path: PathBuf },
+    #[error(
+        "{path} exists; tolk prompts export does not overwrite (remove it, or pick another folder)"
+    )]
+    Exists { path: PathBuf },
     #[error("prompt {name}: {message}")]
     Render { name: String, message: String },
 }
@@ -75,7 +106,10 @@ pub struct Prompt {
 /// Every prompt, the glossary and the topics, loaded once per run.
 #[derive(Debug, Clone)]
 pub struct PromptSet {
-    pub dir: PathBuf,
+    /// The folder that overrides built-in files, if any.
+    pub dir: Option<PathBuf>,
+    /// The files of `dir` that replaced a built-in one.
+    pub overridden: Vec<PathBuf>,
     pub prompts: BTreeMap<String, Prompt>,
     pub glossary: Vec<Term>,
     pub topics: Vec<Topic>,
@@ -83,21 +117,74 @@ pub struct PromptSet {
     pub hashes: BTreeMap<String, String>,
 }
 
-fn read(path: &Path) -> Result<String, PromptError> {
-    std::fs::read_to_string(path).map_err(|source| PromptError::Read {
-        path: path.to_path_buf(),
+/// The text of prompt file `name`: the file of that name in `dir` when there is one, else the
+/// built-in text. Returns the text and the path it was read from (a built-in file is named as
+/// `<built-in>/name`).
+fn read(
+    dir: Option<&Path>,
+    name: &str,
+    overridden: &mut Vec<PathBuf>,
+) -> Result<(String, PathBuf), PromptError> {
+    if let Some(d) = dir {
+        let path = d.join(name);
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).map_err(|source| PromptError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            overridden.push(path.clone());
+            return Ok((text, path));
+        }
+    }
+    let text = BUILT_IN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| (*t).to_string())
+        .expect("every prompt file tolk reads is built in");
+    Ok((text, Path::new("<built-in>").join(name)))
+}
+
+/// Write the built-in prompt files into `dir` (created if needed), never over an existing file.
+pub fn export(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
+    std::fs::create_dir_all(dir).map_err(|source| PromptError::Read {
+        path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    let mut written = Vec::new();
+    for (name, _) in BUILT_IN {
+        let path = dir.join(name);
+        if path.exists() {
+            return Err(PromptError::Exists { path });
+        }
+    }
+    for (name, text) in BUILT_IN {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| PromptError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 impl PromptSet {
-    pub fn load(dir: &Path) -> Result<PromptSet, PromptError> {
+    /// The built-in prompts, each replaced by the file of the same name in `dir` (when given:
+    /// it must be a folder).
+    pub fn load(dir: Option<&Path>) -> Result<PromptSet, PromptError> {
+        if let Some(d) = dir
+            && !d.is_dir()
+        {
+            return Err(PromptError::NoFolder {
+                path: d.to_path_buf(),
+            });
+        }
         let mut prompts = BTreeMap::new();
         let mut hashes = BTreeMap::new();
+        let mut overridden = Vec::new();
         let env = environment();
         for name in PROMPTS {
-            let path = dir.join(format!("{name}.toml"));
-            let text = read(&path)?;
+            let (text, path) = read(dir, &format!("{name}.toml"), &mut overridden)?;
             let file: PromptFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
                 path: path.clone(),
                 message: e.to_string(),
@@ -121,8 +208,7 @@ impl PromptSet {
                 },
             );
         }
-        let path = dir.join("glossary.toml");
-        let text = read(&path)?;
+        let (text, path) = read(dir, "glossary.toml", &mut overridden)?;
         let glossary: GlossaryFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
             path: path.clone(),
             message: e.to_string(),
@@ -131,8 +217,7 @@ impl PromptSet {
             "glossary".into(),
             crate::ingest::sha256_hex(text.as_bytes()),
         );
-        let path = dir.join("stance_topics.toml");
-        let text = read(&path)?;
+        let (text, path) = read(dir, "stance_topics.toml", &mut overridden)?;
         let topics: TopicsFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
             path: path.clone(),
             message: e.to_string(),
@@ -142,7 +227,8 @@ impl PromptSet {
             crate::ingest::sha256_hex(text.as_bytes()),
         );
         Ok(PromptSet {
-            dir: dir.to_path_buf(),
+            dir: dir.map(Path::to_path_buf),
+            overridden,
             prompts,
             glossary: glossary.term,
             topics: topics.topic,
@@ -207,7 +293,38 @@ mod tests {
     use super::*;
 
     fn set() -> PromptSet {
-        PromptSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")).unwrap()
+        PromptSet::load(None).unwrap()
+    }
+
+    #[test]
+    fn the_built_in_prompts_are_the_project_files_and_a_folder_overrides_them_one_by_one() {
+        let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let from_files = PromptSet::load(Some(&project)).unwrap();
+        let built_in = set();
+        // Same text, same hashes: the cache keys do not depend on where the prompts came from.
+        assert_eq!(from_files.hashes, built_in.hashes);
+        assert!(built_in.overridden.is_empty());
+
+        let dir = tempfile::tempdir().unwrap();
+        let glossary = "[[term]]\nnl = \"verordening\"\nen = \"Regulation\"\n";
+        std::fs::write(dir.path().join("glossary.toml"), glossary).unwrap();
+        let mixed = PromptSet::load(Some(dir.path())).unwrap();
+        assert_eq!(mixed.overridden, vec![dir.path().join("glossary.toml")]);
+        assert_eq!(mixed.glossary.len(), 1);
+        assert_ne!(mixed.hashes["glossary"], built_in.hashes["glossary"]);
+        assert_eq!(
+            mixed.hashes["translate@v1"],
+            built_in.hashes["translate@v1"]
+        );
+
+        let err = PromptSet::load(Some(&dir.path().join("nope"))).unwrap_err();
+        assert!(err.to_string().contains("not a folder"), "{err}");
+
+        let out = dir.path().join("exported");
+        let written = export(&out).unwrap();
+        assert_eq!(written.len(), BUILT_IN.len());
+        assert_eq!(PromptSet::load(Some(&out)).unwrap().hashes, built_in.hashes);
+        assert!(matches!(export(&out), Err(PromptError::Exists { .. })));
     }
 
     #[test]

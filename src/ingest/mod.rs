@@ -7,10 +7,11 @@
 //! line inside the file.
 
 mod decode;
+mod hyphen;
 mod normalize;
 
 pub use decode::{Encoding, split_lines};
-pub use normalize::{HyphenJoin, hyphen_join};
+pub use hyphen::{HyphenJoin, hyphen_join};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub enum IngestError {
     #[error("{path}: no such file")]
     NotFound { path: PathBuf },
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         #[source]
@@ -196,11 +197,16 @@ pub fn read(path: &Path) -> Result<Document, IngestError> {
             source: e,
         },
     })?;
-    let id = path
-        .file_stem()
+    from_bytes(&doc_id(path), path, &bytes)
+}
+
+/// The id of the document in `path`: its file name without the extension. Run folders, the
+/// manifest and every output name a document by it.
+pub fn doc_id(path: &Path) -> String {
+    path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "document".into());
-    from_bytes(&id, path, &bytes)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "document".into())
 }
 
 /// Normalise bytes as if read from `path`.

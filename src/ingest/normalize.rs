@@ -4,7 +4,7 @@
 //! - **Double spacing** (a blank line after every text line): detected per document when most
 //!   line pairs are one blank line apart *and* most of those lines end mid-sentence. Then a single
 //!   blank line is a soft wrap and only two or more blank lines break a paragraph.
-//! - **Hyphenation across lines**: see [`hyphen_join`] for the rule.
+//! - **Hyphenation across lines**: see [`super::hyphen_join`] for the rule.
 //! - **Footnotes and page debris**: a footnote block starts after a paragraph gap at a line
 //!   `N text` whose number N is the next footnote number (or up to three further, since the
 //!   extraction loses some), or at a line `<sup>N</sup> text`, or at an indented line after a
@@ -21,6 +21,7 @@
 //! separators are inserted between parts (and a line-final hyphen dropped), so every byte of the
 //! normalised text maps to one original line.
 
+use super::hyphen::{CONJUNCTIONS, HyphenJoin, hyphen_join};
 use super::{Kind, LineMap, Paragraph};
 use regex::Regex;
 use std::collections::HashSet;
@@ -32,78 +33,10 @@ pub(super) struct Normalized {
     pub line_map: LineMap,
 }
 
-/// How two lines of one paragraph are joined when the first ends in a hyphen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HyphenJoin {
-    /// A word broken across lines: `Belemme-` + `ringen` = `Belemmeringen`.
-    Drop,
-    /// A real hyphen at the line end: `CSAM-` + `verordening` = `CSAM-verordening`.
-    Keep,
-    /// An elided compound part: `preventie-` + `en` = `preventie- en`.
-    KeepSpace,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Join {
     Space,
     Hyphen(HyphenJoin),
-}
-
-/// Conjunctions after which a line-final hyphen is an elided compound part ("meldings- en").
-const CONJUNCTIONS: &[&str] = &["en", "of", "tot", "noch", "als", "and", "or", "en/of"];
-
-/// Dutch vowel pairs that would read as one sound when a compound is written together, so the
-/// compound keeps its hyphen ("zee-egel", "data-analyse").
-const VOWEL_PAIRS: &[&str] = &[
-    "aa", "ae", "ai", "au", "ee", "ei", "eu", "ie", "ii", "oe", "oi", "oo", "ou", "ui", "uu",
-];
-
-/// Decide how a line ending in a hyphen joins the next line. The rule, in order:
-/// 1. the next word is a conjunction (`en`, `of`, `tot`, ...): keep the hyphen and a space;
-/// 2. the word before the hyphen already holds a hyphen, a slash, `@` or is part of a URL
-///    (`eind-tot-`, `iccam-what-is-it-`): keep the hyphen;
-/// 3. the letter before the hyphen is a capital or a digit (`CSAM-`, `EU-`, `E2EE-`): keep;
-/// 4. the next word does not start with a lower-case letter (`Noord-` + `Holland`): keep;
-/// 5. the two letters around the break form a Dutch vowel pair (`zee-` + `egel`): keep;
-/// 6. the document writes the hyphenated compound elsewhere and never the joined one: keep;
-/// 7. otherwise the word was broken by the line wrap: drop the hyphen and join.
-pub fn hyphen_join(left: &str, right: &str, vocabulary: &HashSet<String>) -> HyphenJoin {
-    let left_tok = left.split_whitespace().last().unwrap_or("");
-    let stem = left_tok.strip_suffix('-').unwrap_or(left_tok);
-    let right_tok = right.split_whitespace().next().unwrap_or("");
-    let right_word = right_tok.trim_end_matches(|c: char| !c.is_alphanumeric());
-    if CONJUNCTIONS.contains(&right_word.to_lowercase().as_str()) {
-        return HyphenJoin::KeepSpace;
-    }
-    if stem.contains(['-', '/', '@']) || stem.contains("://") || stem.starts_with("www.") {
-        return HyphenJoin::Keep;
-    }
-    let Some(lc) = stem.chars().last() else {
-        return HyphenJoin::Keep;
-    };
-    if lc.is_uppercase() || lc.is_ascii_digit() || !lc.is_alphabetic() {
-        return HyphenJoin::Keep;
-    }
-    let Some(rc) = right_word.chars().next() else {
-        return HyphenJoin::Keep;
-    };
-    if !rc.is_lowercase() {
-        return HyphenJoin::Keep;
-    }
-    let pair: String = [lc, rc].iter().collect::<String>().to_lowercase();
-    if VOWEL_PAIRS.contains(&pair.as_str()) {
-        return HyphenJoin::Keep;
-    }
-    let stem_word = stem
-        .trim_start_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase();
-    let right_lower = right_word.to_lowercase();
-    let hyphenated = format!("{stem_word}-{right_lower}");
-    let joined = format!("{stem_word}{right_lower}");
-    if vocabulary.contains(&hyphenated) && !vocabulary.contains(&joined) {
-        return HyphenJoin::Keep;
-    }
-    HyphenJoin::Drop
 }
 
 static SUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)</?sup>").unwrap());
@@ -283,15 +216,25 @@ impl Para {
     }
 }
 
-pub(super) fn normalize(raw: &[&str]) -> Normalized {
-    let lines: Vec<Line> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, r)| clean_line(i as u32 + 1, r))
-        .collect();
-    let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].content).collect();
+/// What the whole letter's layout says, measured before its lines are read one by one.
+struct Layout {
+    /// Every word of the letter, lower case: a hyphenated line end is joined when the joined
+    /// word occurs elsewhere.
+    vocabulary: HashSet<String>,
+    /// Blank lines before each content line.
+    gaps: Vec<usize>,
+    /// The gap between lines of one paragraph: 1 in double-spaced text, else 0.
+    base_gap: usize,
+    /// A line at most this long, without end punctuation, may be a title.
+    short_limit: usize,
+    /// Few lines are indented, so an indented line after a sentence end is a footnote cut off
+    /// from its number.
+    orphans_possible: bool,
+}
+
+fn layout(lines: &[Line], content: &[usize]) -> Layout {
     let mut vocabulary = HashSet::new();
-    for &i in &content {
+    for &i in content {
         for tok in lines[i].clean.split_whitespace() {
             let t = tok.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
             if !t.is_empty() {
@@ -299,7 +242,6 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
             }
         }
     }
-    // Blank lines before each content line.
     let gaps: Vec<usize> = content
         .iter()
         .enumerate()
@@ -319,7 +261,6 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
         .count();
     let double_spaced =
         content.len() > 2 && one_gap.len() * 2 >= content.len() - 1 && wrapped * 2 > long.len();
-    let base_gap = usize::from(double_spaced);
     let mut lens: Vec<usize> = content
         .iter()
         .map(|&i| lines[i].clean.chars().count())
@@ -327,9 +268,33 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
         .collect();
     lens.sort_unstable();
     let median = lens.get(lens.len() / 2).copied().unwrap_or(80);
-    let short_limit = (median * 3 / 4).max(40);
     let indented = content.iter().filter(|&&i| lines[i].lead_ws >= 2).count();
-    let orphans_possible = indented * 20 < content.len().max(1);
+    Layout {
+        vocabulary,
+        gaps,
+        base_gap: usize::from(double_spaced),
+        short_limit: (median * 3 / 4).max(40),
+        orphans_possible: indented * 20 < content.len().max(1),
+    }
+}
+
+/// Lines into paragraphs. One pass of a state machine over the content lines (in a footnote
+/// zone or in body text, and what the previous line left open): its rules are read in the
+/// order they apply, so it stays one function, longer than most; each rule says why beside it.
+pub(super) fn normalize(raw: &[&str]) -> Normalized {
+    let lines: Vec<Line> = raw
+        .iter()
+        .enumerate()
+        .map(|(i, r)| clean_line(i as u32 + 1, r))
+        .collect();
+    let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].content).collect();
+    let Layout {
+        vocabulary,
+        gaps,
+        base_gap,
+        short_limit,
+        orphans_possible,
+    } = layout(&lines, &content);
 
     let mut paras: Vec<Para> = Vec::new();
     let mut cur_body: Option<usize> = None;
@@ -565,44 +530,6 @@ fn assemble(lines: &[Line], paras: Vec<Para>, kinds: Vec<Kind>) -> Normalized {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vocab(words: &[&str]) -> HashSet<String> {
-        words.iter().map(|w| w.to_string()).collect()
-    }
-
-    #[test]
-    fn hyphen_rule_on_typical_breaks() {
-        let v = vocab(&[]);
-        assert_eq!(
-            hyphen_join("opsporing: Belemme-", "ringen en", &v),
-            HyphenJoin::Drop
-        );
-        assert_eq!(
-            hyphen_join("de CSAM-", "verordening,", &v),
-            HyphenJoin::Keep
-        );
-        assert_eq!(
-            hyphen_join("om eind-tot-", "eindversleutelde", &v),
-            HyphenJoin::Keep
-        );
-        assert_eq!(
-            hyphen_join("voor de EU-", "verordening", &v),
-            HyphenJoin::Keep
-        );
-        assert_eq!(
-            hyphen_join("preventie-", "en controle", &v),
-            HyphenJoin::KeepSpace
-        );
-        assert_eq!(hyphen_join("Noord-", "Holland", &v), HyphenJoin::Keep);
-        assert_eq!(hyphen_join("de zee-", "egel", &v), HyphenJoin::Keep);
-        assert_eq!(hyphen_join("data-", "analyse", &v), HyphenJoin::Keep);
-        assert_eq!(
-            hyphen_join("https://x.org/what-is-it-", "and-why", &v),
-            HyphenJoin::Keep
-        );
-        let v = vocab(&["privacy-belang"]);
-        assert_eq!(hyphen_join("het privacy-", "belang", &v), HyphenJoin::Keep);
-    }
 
     #[test]
     fn inline_markup_is_cleaned() {

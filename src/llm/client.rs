@@ -218,10 +218,9 @@ impl Client {
         request: &ChatRequest,
         on_sent: Sent<'_>,
     ) -> Result<(Completion, Value), LlmError> {
-        let schema = match &request.schema {
-            Some(s) => s.schema.clone(),
-            None => return Err(LlmError::Local("chat_json needs a schema".into())),
-        };
+        if request.schema.is_none() {
+            return Err(LlmError::Local("chat_json needs a schema".into()));
+        }
         let mut base = request.clone();
         let mut current = base.clone();
         let mut repaired = false;
@@ -229,26 +228,24 @@ impl Client {
         let mut fresh_starts = 0;
         loop {
             let completion = self.chat_observed(&current, on_sent).await?;
-            if completion.finish_reason.as_deref() == Some("length") {
+            if structured::cut_off(&completion) {
                 let limit = current.max_tokens.unwrap_or(0);
-                match self.options.max_tokens_retry {
-                    Some(m) if !widened && m > limit => {
-                        widened = true;
-                        base.max_tokens = Some(m);
-                        current.max_tokens = Some(m);
-                        continue;
-                    }
-                    _ => {
-                        tracing::debug!(raw = %completion.content, "the reply was cut off");
-                        return Err(LlmError::Truncated {
-                            max_tokens: current.max_tokens,
-                            raw: completion.content,
-                        });
-                    }
+                if let Some(m) = self.options.max_tokens_retry
+                    && !widened
+                    && m > limit
+                {
+                    widened = true;
+                    base.max_tokens = Some(m);
+                    current.max_tokens = Some(m);
+                    continue;
                 }
+                tracing::debug!(raw = %completion.content, "the reply was cut off");
             }
-            match structured::parse_and_validate(&completion.content, &schema) {
+            // A repair attempt carries extra messages; its reply is checked against the
+            // request's own schema and budget.
+            match structured::accept(&completion, &current) {
                 Ok(value) => return Ok((completion, value)),
+                Err(err @ LlmError::Truncated { .. }) => return Err(err),
                 Err(err) if !repaired => {
                     repaired = true;
                     self.stats.repairs.fetch_add(1, Ordering::Relaxed);

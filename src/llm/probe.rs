@@ -201,7 +201,7 @@ pub async fn probe(
         mode,
         trials,
         context_tokens,
-        probed_at: crate::pipeline::now_rfc3339(),
+        probed_at: crate::store::now_rfc3339(),
         tolk_version: env!("CARGO_PKG_VERSION").to_string(),
     })
 }

@@ -2,8 +2,30 @@
 //! tolerated) and validate it against the request's JSON Schema with the jsonschema crate.
 //! Servers accept a schema and do not always enforce it, so this runs in every mode.
 
-use super::LlmError;
+use super::{ChatRequest, Completion, LlmError};
 use serde_json::Value;
+
+/// Whether a reply was cut off at the token limit (`finish_reason: "length"`).
+pub fn cut_off(completion: &Completion) -> bool {
+    completion.finish_reason.as_deref() == Some("length")
+}
+
+/// The one check of a structured reply, wherever it comes from (a live call or a batch result):
+/// not cut off at the token limit, valid JSON, and matching the request's schema. The validated
+/// value, or the error that says what is wrong.
+pub fn accept(completion: &Completion, request: &ChatRequest) -> Result<Value, LlmError> {
+    if cut_off(completion) {
+        return Err(LlmError::Truncated {
+            max_tokens: request.max_tokens,
+            raw: completion.content.clone(),
+        });
+    }
+    let schema = request
+        .schema
+        .as_ref()
+        .ok_or_else(|| LlmError::Local("a structured reply needs a schema".into()))?;
+    parse_and_validate(&completion.content, &schema.schema)
+}
 
 /// The JSON value in `content`: the whole text, else the inside of a ``` fence, else the span
 /// from the first `{` to the last `}`.

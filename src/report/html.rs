@@ -7,10 +7,11 @@
 //! environment escapes every value in `.html` templates, so a letter or a model reply holding
 //! `<script>` shows as text. Nothing here builds HTML by string concatenation.
 
-use crate::diff::RunDiff;
+use crate::compare::RunDiff;
 use crate::ground::Match;
 use crate::store::run::{Manifest, run_dir};
 use crate::store::{StoreError, read_json, write_atomic};
+use crate::tasks::Task;
 use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::TranslationOut;
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub enum ReportError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("report template {name}: {source}")]
+    #[error("report template {name}")]
     Template {
         name: String,
         #[source]
@@ -325,11 +326,138 @@ struct DocRow {
     unverified: u32,
 }
 
+/// Each task's status as the pages show it: `ok`, `failed: <reason>`, `unreadable: <reason>`.
+fn statuses(input: &crate::store::run::InputEntry) -> BTreeMap<String, String> {
+    input
+        .tasks
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect()
+}
+
 /// What `write_run` wrote.
 #[derive(Debug, Clone)]
 pub struct Written {
     pub dir: PathBuf,
     pub pages: Vec<PathBuf>,
+}
+
+/// A stance judgement as a cell of the matrix, linking to its evidence on the letter's page.
+fn cell(
+    page: &str,
+    anchor: &str,
+    stance: &str,
+    confidence: f64,
+    evidence: usize,
+    rationale: &str,
+) -> Cell {
+    Cell {
+        stance: stance.to_string(),
+        confidence: format!("{confidence:.2}"),
+        href: format!("{page}#topic-{anchor}"),
+        evidence,
+        title: rationale.to_string(),
+    }
+}
+
+/// A document's row of the index: its task statuses and its stance matrix row.
+fn doc_row(
+    input: &crate::store::run::InputEntry,
+    stance: Option<&StanceOut>,
+    columns: &[(String, String)],
+) -> DocRow {
+    let page = doc_page(&input.doc_id);
+    DocRow {
+        doc_id: input.doc_id.clone(),
+        tasks: statuses(input).into_iter().collect(),
+        overall: stance.map(|s| {
+            let o = &s.overall;
+            cell(
+                &page,
+                "overall",
+                &o.stance,
+                o.confidence,
+                o.evidence.len(),
+                &o.rationale_en,
+            )
+        }),
+        cells: columns
+            .iter()
+            .map(|(id, _)| {
+                let t = stance?.topics.iter().find(|t| &t.topic == id)?;
+                Some(cell(
+                    &page,
+                    &t.topic,
+                    &t.stance,
+                    t.confidence,
+                    t.evidence.len(),
+                    &t.rationale_en,
+                ))
+            })
+            .collect(),
+        warnings: input.warnings.len(),
+        unverified: input.unverified_quotes,
+        page,
+    }
+}
+
+/// The original lines of the source file the run read, if it is still the same file; else a
+/// note saying why the page shows the text the run read, per segment.
+fn original_lines(input: &crate::store::run::InputEntry) -> (Option<Vec<String>>, Option<String>) {
+    let source = Path::new(&input.path);
+    match std::fs::read(source) {
+        Ok(bytes) if crate::ingest::sha256_hex(&bytes) == input.sha256 => (
+            crate::ingest::read(source).ok().map(|d| {
+                (1..=d.line_count)
+                    .map(|n| d.original_line(n).unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+            }),
+            None,
+        ),
+        Ok(_) => (
+            None,
+            Some(format!(
+                "{} has changed since this run; the Dutch shown is the text the run read, per segment",
+                input.path
+            )),
+        ),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{} cannot be read ({e}); the Dutch shown is the text the run read, per segment",
+                input.path
+            )),
+        ),
+    }
+}
+
+/// The page of one letter: the Dutch beside the English, the summary, the stance panel.
+fn doc_html(
+    run: &RunView,
+    input: &crate::store::run::InputEntry,
+    doc_dir: &Path,
+    stance: Option<&StanceOut>,
+) -> Result<String, ReportError> {
+    let translation: Option<TranslationOut> =
+        read_json(&doc_dir.join(Task::Translate.json_file())).ok();
+    let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
+    let (original, source_note) = original_lines(input);
+    render(
+        "doc.html",
+        &json!({
+            "run": run,
+            "doc_id": &input.doc_id,
+            "source_path": &input.path,
+            "source_note": source_note,
+            "tasks": statuses(input),
+            "warnings": &input.warnings,
+            "rows": translation.as_ref().map(|t| rows(t, original.as_deref())),
+            "summary": summary.as_ref().map(summary_view),
+            "stance": stance.map(stance_view),
+            "model": translation.as_ref().map(|t| t.model.clone())
+                .or_else(|| summary.as_ref().map(|s| s.model.clone())),
+        }),
+    )
 }
 
 /// Write the report of run `m` of output folder `out` into `dest`.
@@ -340,10 +468,10 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
     // The matrix's columns: the topics, in the order of the first stance output.
     let mut columns: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
-    let mut rows_out = Vec::new();
     let mut stances: BTreeMap<String, StanceOut> = BTreeMap::new();
     for input in &m.inputs {
-        if let Ok(s) = read_json::<StanceOut>(&dir.join(&input.doc_id).join("stance.json")) {
+        let file = dir.join(&input.doc_id).join(Task::Stance.json_file());
+        if let Ok(s) = read_json::<StanceOut>(&file) {
             for t in &s.topics {
                 if seen.insert(t.topic.clone()) {
                     columns.push((t.topic.clone(), t.label.clone()));
@@ -352,89 +480,15 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
             stances.insert(input.doc_id.clone(), s);
         }
     }
+    let mut rows_out = Vec::new();
     for input in &m.inputs {
-        let page = doc_page(&input.doc_id);
-        let doc_dir = dir.join(&input.doc_id);
         let stance = stances.get(&input.doc_id);
-        let cell = |t: &crate::tasks::stance::TopicOut| Cell {
-            stance: t.stance.clone(),
-            confidence: format!("{:.2}", t.confidence),
-            href: format!("{page}#topic-{}", t.topic),
-            evidence: t.evidence.len(),
-            title: t.rationale_en.clone(),
-        };
-        rows_out.push(DocRow {
-            doc_id: input.doc_id.clone(),
-            page: page.clone(),
-            tasks: input
-                .tasks
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            overall: stance.map(|s| Cell {
-                stance: s.overall.stance.clone(),
-                confidence: format!("{:.2}", s.overall.confidence),
-                href: format!("{page}#topic-overall"),
-                evidence: s.overall.evidence.len(),
-                title: s.overall.rationale_en.clone(),
-            }),
-            cells: columns
-                .iter()
-                .map(|(id, _)| {
-                    stance.and_then(|s| s.topics.iter().find(|t| &t.topic == id).map(cell))
-                })
-                .collect(),
-            warnings: input.warnings.len(),
-            unverified: input.unverified_quotes,
-        });
-        if input.tasks.contains_key("read") {
+        rows_out.push(doc_row(input, stance, &columns));
+        if input.unreadable().is_some() {
             continue; // never read: nothing to show
         }
-        let translation: Option<TranslationOut> = read_json(&doc_dir.join("translation.json")).ok();
-        let summary: Option<SummaryOut> = read_json(&doc_dir.join("summary.json")).ok();
-        // The original lines, from the source file the run read (if it is still the same).
-        let source = Path::new(&input.path);
-        let (original, source_note) = match std::fs::read(source) {
-            Ok(bytes) if crate::ingest::sha256_hex(&bytes) == input.sha256 => (
-                crate::ingest::read(source).ok().map(|d| {
-                    (1..=d.line_count)
-                        .map(|n| d.original_line(n).unwrap_or("").to_string())
-                        .collect::<Vec<_>>()
-                }),
-                None,
-            ),
-            Ok(_) => (
-                None,
-                Some(format!(
-                    "{} has changed since this run; the Dutch shown is the text the run read, per segment",
-                    input.path
-                )),
-            ),
-            Err(e) => (
-                None,
-                Some(format!(
-                    "{} cannot be read ({e}); the Dutch shown is the text the run read, per segment",
-                    input.path
-                )),
-            ),
-        };
-        let html = render(
-            "doc.html",
-            &json!({
-                "run": &run,
-                "doc_id": &input.doc_id,
-                "source_path": &input.path,
-                "source_note": source_note,
-                "tasks": &input.tasks,
-                "warnings": &input.warnings,
-                "rows": translation.as_ref().map(|t| rows(t, original.as_deref())),
-                "summary": summary.as_ref().map(summary_view),
-                "stance": stance.map(stance_view),
-                "model": translation.as_ref().map(|t| t.model.clone())
-                    .or_else(|| summary.as_ref().map(|s| s.model.clone())),
-            }),
-        )?;
-        let path = dest.join(&page);
+        let html = doc_html(&run, input, &dir.join(&input.doc_id), stance)?;
+        let path = dest.join(doc_page(&input.doc_id));
         write_atomic(&path, html.as_bytes())?;
         pages.push(path);
     }

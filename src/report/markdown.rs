@@ -7,6 +7,16 @@ use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::TranslationOut;
 use std::fmt::Write;
 
+/// The Markdown of a task's output.
+pub fn output(o: &crate::tasks::TaskOutput, warning: Option<&str>) -> String {
+    use crate::tasks::TaskOutput;
+    match o {
+        TaskOutput::Translation(t) => translation(t, warning),
+        TaskOutput::Summary(s) => summary(s, warning),
+        TaskOutput::Stance(s) => stance(s, warning),
+    }
+}
+
 /// `L12-15`, or `L12` for one line.
 pub fn lines(r: [u32; 2]) -> String {
     if r[0] == r[1] {

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
+    /// Printed with its cause ([`crate::error::chain`]): "{path}: Permission denied".
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -31,6 +32,13 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError +
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Now, as an RFC 3339 timestamp (UTC), the form every stored record uses.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// How hard a write insists on reaching the disk.

@@ -26,6 +26,79 @@ pub struct Params {
     pub tasks: Vec<String>,
 }
 
+/// How one task of one document ended: `{"status": "ok"}`, `{"status": "failed", "reason":
+/// "..."}`, or `{"status": "unreadable", "reason": "..."}` when the input could not be read, so
+/// the task never ran. The manifest, `tolk status`, the report and the closing table all read
+/// this one type.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TaskStatus {
+    Ok,
+    Failed { reason: String },
+    Unreadable { reason: String },
+}
+
+impl TaskStatus {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, TaskStatus::Ok)
+    }
+
+    /// `ok`, `failed` or `unreadable`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskStatus::Ok => "ok",
+            TaskStatus::Failed { .. } => "failed",
+            TaskStatus::Unreadable { .. } => "unreadable",
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            TaskStatus::Ok => None,
+            TaskStatus::Failed { reason } | TaskStatus::Unreadable { reason } => Some(reason),
+        }
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    /// `ok`, `failed: <reason>`, `unreadable: <reason>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.reason() {
+            None => f.write_str(self.name()),
+            Some(r) => write!(f, "{}: {r}", self.name()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskStatus {
+    /// The tagged form, and the plain strings manifests written before it held ("ok",
+    /// "failed: <reason>"), so that older runs stay readable.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "status", rename_all = "snake_case")]
+        enum Tagged {
+            Ok,
+            Failed { reason: String },
+            Unreadable { reason: String },
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Tagged(Tagged),
+            Legacy(String),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Tagged(Tagged::Ok) => TaskStatus::Ok,
+            Either::Tagged(Tagged::Failed { reason }) => TaskStatus::Failed { reason },
+            Either::Tagged(Tagged::Unreadable { reason }) => TaskStatus::Unreadable { reason },
+            Either::Legacy(s) if s == "ok" => TaskStatus::Ok,
+            Either::Legacy(s) => TaskStatus::Failed {
+                reason: s.strip_prefix("failed: ").unwrap_or(&s).to_string(),
+            },
+        })
+    }
+}
+
 /// One input document and how its tasks ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct InputEntry {
@@ -33,8 +106,8 @@ pub struct InputEntry {
     pub path: String,
     pub sha256: String,
     pub lines: u32,
-    /// task -> "ok" | "failed: <reason>"
-    pub tasks: BTreeMap<String, String>,
+    /// task name -> how it ended. An unreadable input has every task of the run `unreadable`.
+    pub tasks: BTreeMap<String, TaskStatus>,
     /// Key-point citations of paragraph ids that do not exist (dropped).
     #[serde(default)]
     pub dropped_citations: u32,
@@ -58,6 +131,31 @@ pub struct UsageTotals {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: Option<f64>,
+}
+
+impl InputEntry {
+    /// Why the input could not be read, if it could not.
+    pub fn unreadable(&self) -> Option<&str> {
+        self.tasks.values().find_map(|s| match s {
+            TaskStatus::Unreadable { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Every task of the run ended ok.
+    pub fn all_ok(&self) -> bool {
+        self.tasks.values().all(TaskStatus::is_ok)
+    }
+
+    /// Manifests written before typed statuses recorded an unreadable input as a task named
+    /// "read": make it what it meant.
+    fn upgrade(&mut self) {
+        if let Some(read) = self.tasks.remove("read") {
+            let reason = read.reason().unwrap_or_default().to_string();
+            self.tasks
+                .insert("translate".into(), TaskStatus::Unreadable { reason });
+        }
+    }
 }
 
 impl UsageTotals {
@@ -139,10 +237,17 @@ pub fn list_runs(out: &Path) -> Vec<Manifest> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| read_json::<Manifest>(&e.path().join("manifest.json")).ok())
+        .filter_map(|e| read_manifest(&e.path().join("manifest.json")).ok())
         .collect();
     v.sort_by_cached_key(|m| std::cmp::Reverse((created(m), m.run_id.clone())));
     v
+}
+
+/// Read a manifest, upgrading what older versions of tolk wrote.
+pub fn read_manifest(path: &Path) -> Result<Manifest, StoreError> {
+    let mut m: Manifest = read_json(path)?;
+    m.inputs.iter_mut().for_each(InputEntry::upgrade);
+    Ok(m)
 }
 
 fn created(m: &Manifest) -> Option<time::OffsetDateTime> {
@@ -227,6 +332,40 @@ mod tests {
             .map(|m| m.run_id.split('-').nth(1).unwrap().to_string())
             .collect();
         assert_eq!(models, ["alpha", "zeta"]);
+    }
+
+    #[test]
+    fn statuses_are_tagged_and_older_plain_strings_still_read() {
+        let failed = TaskStatus::Failed {
+            reason: "chunk 2/5: HTTP 500".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap(),
+            serde_json::json!({"status": "failed", "reason": "chunk 2/5: HTTP 500"})
+        );
+        assert_eq!(
+            serde_json::to_value(TaskStatus::Ok).unwrap(),
+            serde_json::json!({"status": "ok"})
+        );
+        let back: TaskStatus =
+            serde_json::from_value(serde_json::to_value(&failed).unwrap()).unwrap();
+        assert_eq!(back, failed);
+        let old: BTreeMap<String, TaskStatus> = serde_json::from_value(
+            serde_json::json!({"stance": "ok", "summary": "failed: chunk 2/5: HTTP 500"}),
+        )
+        .unwrap();
+        assert_eq!(old["stance"], TaskStatus::Ok);
+        assert_eq!(old["summary"], failed);
+        assert_eq!(failed.to_string(), "failed: chunk 2/5: HTTP 500");
+        // An unreadable input was a fake task "read" before.
+        let mut e: InputEntry = serde_json::from_value(serde_json::json!({
+            "doc_id": "d", "path": "d.txt", "sha256": "", "lines": 0,
+            "tasks": {"read": "failed: d.txt: the file is empty"}
+        }))
+        .unwrap();
+        e.upgrade();
+        assert_eq!(e.unreadable(), Some("d.txt: the file is empty"));
+        assert!(!e.tasks.contains_key("read"));
     }
 
     #[test]

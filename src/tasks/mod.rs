@@ -45,15 +45,6 @@ impl Task {
         }
     }
 
-    /// The output file stem.
-    pub fn file(self) -> &'static str {
-        match self {
-            Task::Translate => "translation",
-            Task::Summary => "summary",
-            Task::Stance => "stance",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Task> {
         match s.trim() {
             "translate" | "translation" => Some(Task::Translate),
@@ -62,23 +53,213 @@ impl Task {
             _ => None,
         }
     }
+
+    /// The task's own knowledge: the one place that matches on the task.
+    pub fn kind(self) -> &'static dyn TaskKind {
+        match self {
+            Task::Translate => &translate::Translate,
+            Task::Summary => &summary::Summary,
+            Task::Stance => &stance::Stance,
+        }
+    }
+
+    /// `translation.json`, `summary.json`, `stance.json`.
+    pub fn json_file(self) -> String {
+        format!("{}.json", self.kind().about().file)
+    }
+
+    /// `translation.md`, ...
+    pub fn md_file(self) -> String {
+        format!("{}.md", self.kind().about().file)
+    }
+
+    /// Run the task on a document: its calls go through `caller` (the cache, then the endpoint).
+    pub fn run<'a>(
+        self,
+        doc: &'a Document,
+        chunks: &'a [Chunk],
+        ctx: &'a TaskContext,
+        caller: &'a dyn Caller,
+    ) -> BoxFuture<'a, TaskResult> {
+        self.kind().run(Input {
+            doc,
+            chunks,
+            ctx,
+            caller,
+        })
+    }
 }
 
-/// Why a task failed.
+/// The task names, for messages: "translate, summary, stance".
+pub fn names() -> String {
+    Task::ALL.map(Task::name).join(", ")
+}
+
+/// A task's fixed facts.
+#[derive(Debug)]
+pub struct About {
+    /// The output file stem: `translation` for translation.json and translation.md.
+    pub file: &'static str,
+    /// The prompt files it depends on, as prefixes of the manifest's `prompts` keys.
+    pub prompt_keys: &'static [&'static str],
+}
+
+/// What a task runs on: a document, its chunks, the run's context, and the caller its calls go
+/// through (the cache, then the endpoint; or a recorder, for a plan).
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    pub doc: &'a Document,
+    pub chunks: &'a [Chunk],
+    pub ctx: &'a TaskContext,
+    pub caller: &'a dyn Caller,
+}
+
+/// What the rest of tolk knows about a task, kept in the task's own module: its output file,
+/// the prompt files it depends on, how many calls it makes, and how to run it. The pipeline, the
+/// plan, `tolk status` and batch export ask this, never a `match` of their own.
+pub trait TaskKind: Sync {
+    fn about(&self) -> &'static About;
+    /// How many calls it makes on these chunks, every round included.
+    fn call_count(&self, chunks: &[Chunk], ctx: &TaskContext) -> usize;
+    /// Estimated (prompt, completion) tokens of a call that cannot be rendered before the
+    /// answers of an earlier round are in (the summary's reduce step); tasks of one round have
+    /// none.
+    fn later_round_tokens(&self, _chunks: &[Chunk]) -> (u64, u64) {
+        (0, 0)
+    }
+    /// Run the task.
+    fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult>;
+}
+
+/// Why one call has no answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    /// The endpoint or the model failed: the typed error says how.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// No connection to the endpoint could be made (or the embedded model could not be loaded),
+    /// so no call of the run can be made.
+    #[error("not connected: {0}")]
+    NotConnected(LlmError),
+    /// Not called but written to a batch file (`tolk batch export`), or only planned.
+    #[error("deferred to a batch")]
+    Deferred,
+}
+
+impl CallError {
+    /// The endpoint's error, if the call was made and failed.
+    pub fn llm(&self) -> Option<&LlmError> {
+        match self {
+            CallError::Llm(e) | CallError::NotConnected(e) => Some(e),
+            CallError::Deferred => None,
+        }
+    }
+}
+
+/// One call of a task that has no answer, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what}: {error}")]
+pub struct CallFailure {
+    /// "chunk 2/5", "notes 1/3", "summary", "letter", "part 2/4".
+    pub what: String,
+    pub error: CallError,
+}
+
+/// Why a task has no (complete) result.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("{what}: {source}")]
-    Llm {
-        what: String,
-        #[source]
-        source: LlmError,
-    },
+    /// Some of its calls have no answer (the others' answers are cached).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Calls(Vec<CallFailure>),
     #[error(transparent)]
     Prompt(#[from] PromptError),
-    #[error("the endpoint cannot be reached: {0}")]
-    Unreachable(LlmError),
-    #[error("{0}")]
-    Other(String),
+}
+
+impl TaskError {
+    pub fn failures(&self) -> &[CallFailure] {
+        match self {
+            TaskError::Calls(f) => f,
+            TaskError::Prompt(_) => &[],
+        }
+    }
+
+    /// A call was refused as longer than the model's context.
+    pub fn context_exceeded(&self) -> bool {
+        self.failures()
+            .iter()
+            .any(|f| f.error.llm().is_some_and(LlmError::context_exceeded))
+    }
+
+    /// The call `what` was cut off at the token limit.
+    pub fn cut_off(&self, what: &str) -> bool {
+        self.failures()
+            .iter()
+            .any(|f| f.what == what && matches!(f.error.llm(), Some(LlmError::Truncated { .. })))
+    }
+
+    /// The connection error, when the task failed because no call could be made at all.
+    pub fn not_connected(&self) -> Option<&LlmError> {
+        self.failures().iter().find_map(|f| match &f.error {
+            CallError::NotConnected(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+/// A task's output, typed. Serialised as the output itself (translation.json, ...).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TaskOutput {
+    Translation(translate::TranslationOut),
+    Summary(summary::SummaryOut),
+    Stance(stance::StanceOut),
+}
+
+impl TaskOutput {
+    /// The model recorded in the output; `fallback` (the run's) when no answer named one.
+    pub fn fill_model(&mut self, fallback: &str) {
+        let model = match self {
+            TaskOutput::Translation(o) => &mut o.model,
+            TaskOutput::Summary(o) => &mut o.model,
+            TaskOutput::Stance(o) => &mut o.model,
+        };
+        if model.is_empty() {
+            *model = fallback.to_string();
+        }
+    }
+}
+
+/// What a task's run records besides its output.
+#[derive(Debug, Clone, Default)]
+pub struct Notes {
+    pub warnings: Vec<String>,
+    /// Key-point citations of paragraph ids that do not exist (dropped).
+    pub dropped_citations: u32,
+    /// Quotes that could not be found in the source (kept, flagged unverified).
+    pub unverified_quotes: u32,
+}
+
+/// How a task ended: its output (a translation has one even when some chunks failed: those
+/// segments have no English), what it noted, and the error when it is not complete.
+#[derive(Debug)]
+pub struct TaskResult {
+    pub output: Option<TaskOutput>,
+    pub notes: Notes,
+    pub error: Option<TaskError>,
+}
+
+impl TaskResult {
+    pub fn failed(error: impl Into<TaskError>) -> TaskResult {
+        TaskResult {
+            output: None,
+            notes: Notes::default(),
+            error: Some(error.into()),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
 }
 
 /// One call a task needs.
@@ -86,8 +267,12 @@ pub enum TaskError {
 pub struct CallSpec {
     pub task: Task,
     pub doc_id: String,
-    /// What this call is for, in messages: "chunk 2/5", "reduce".
+    /// What this call is for, in messages: "chunk 2/5", "summary".
     pub what: String,
+    /// 1, or 2 for a call rendered from answers of round 1 (the summary's reduce step).
+    pub round: u8,
+    /// The completion tokens the task expects (for plans and cost estimates).
+    pub expected_tokens: u64,
     pub request: ChatRequest,
 }
 
@@ -101,7 +286,48 @@ pub struct Answer {
 
 /// Runs calls (the pipeline's executor: cache first, then the endpoint).
 pub trait Caller: Send + Sync {
-    fn call(&self, spec: CallSpec) -> BoxFuture<'_, Result<Answer, TaskError>>;
+    fn call(&self, spec: CallSpec) -> BoxFuture<'_, Result<Answer, CallError>>;
+}
+
+/// The answers of some calls made together: the values in order, the failures, and the model
+/// that answered (the first one named).
+pub struct Answers {
+    pub values: Vec<Option<serde_json::Value>>,
+    pub failures: Vec<CallFailure>,
+    pub model: Option<String>,
+}
+
+impl Answers {
+    /// The error of these calls, if any failed.
+    pub fn error(&mut self) -> Option<TaskError> {
+        (!self.failures.is_empty()).then(|| TaskError::Calls(std::mem::take(&mut self.failures)))
+    }
+}
+
+/// Make `specs` together (the caller bounds concurrency) and collect their answers.
+pub async fn call_all(caller: &dyn Caller, specs: &[CallSpec]) -> Answers {
+    let answers = futures::future::join_all(specs.iter().map(|s| caller.call(s.clone()))).await;
+    let mut out = Answers {
+        values: Vec::with_capacity(specs.len()),
+        failures: Vec::new(),
+        model: None,
+    };
+    for (spec, a) in specs.iter().zip(answers) {
+        match a {
+            Ok(a) => {
+                out.model = out.model.take().or(a.model);
+                out.values.push(Some(a.value));
+            }
+            Err(error) => {
+                out.failures.push(CallFailure {
+                    what: spec.what.clone(),
+                    error,
+                });
+                out.values.push(None);
+            }
+        }
+    }
+    out
 }
 
 /// What every task needs besides the document.
@@ -123,6 +349,29 @@ pub struct TaskContext {
 }
 
 impl TaskContext {
+    /// A call of `task` on `doc`: the request from `messages` and `schema`, with this run's
+    /// sampling parameters.
+    #[allow(clippy::too_many_arguments)]
+    pub fn spec(
+        &self,
+        task: Task,
+        doc: &Document,
+        what: String,
+        messages: Vec<crate::llm::Message>,
+        schema_name: &str,
+        schema: serde_json::Value,
+        expected_tokens: u64,
+    ) -> CallSpec {
+        CallSpec {
+            task,
+            doc_id: doc.id.clone(),
+            what,
+            round: 1,
+            expected_tokens,
+            request: self.request(messages, schema_name, schema),
+        }
+    }
+
     pub fn request(
         &self,
         messages: Vec<crate::llm::Message>,

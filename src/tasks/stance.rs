@@ -6,12 +6,14 @@
 //! ([`crate::ground`]): exact, fuzzy with a score, or unverified (kept and flagged).
 
 use super::{
-    CallSpec, Caller, Segment, Source, Task, TaskContext, TaskError, segments, segments_json,
-    whole_document,
+    About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
+    TaskOutput, TaskResult, call_all, segments, segments_json, whole_document,
 };
 use crate::chunk::Chunk;
 use crate::ground::{self, Match};
 use crate::ingest::Document;
+use crate::llm::BoxFuture;
+use crate::prompt::PromptError;
 use crate::prompt::Topic;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -91,6 +93,40 @@ const BOUND_NAME_CHARS: usize = 100;
 /// still ran into 2,048. A whole letter's prompt (at most about 4,000 tokens) and this budget
 /// fit the embedded model's 8,192-token context.
 const BOUNDED_ANSWER_TOKENS: u32 = 3072;
+
+/// The stance task.
+pub struct Stance;
+
+/// Completion tokens expected of a stance answer (twelve judgements with quotes).
+const EXPECTED_TOKENS: u64 = 1200;
+
+/// Whether the letter is judged as a whole (one call) rather than per chunk.
+fn whole_letter(chunks: &[Chunk], ctx: &TaskContext) -> bool {
+    let total: usize = chunks.iter().map(|c| c.tokens).sum();
+    total <= ctx.whole_doc_tokens || chunks.len() <= 1
+}
+
+impl TaskKind for Stance {
+    fn about(&self) -> &'static About {
+        &About {
+            file: "stance",
+            prompt_keys: &["stance@", "stance_topics", "glossary"],
+        }
+    }
+
+    /// One call for a letter that fits [`TaskContext::whole_doc_tokens`], else one per chunk.
+    fn call_count(&self, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+        if whole_letter(chunks, ctx) {
+            1
+        } else {
+            chunks.len()
+        }
+    }
+
+    fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
+        Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+    }
+}
 
 /// A free-text string, bounded when the answer is constrained.
 fn text(bounded: bool, max_chars: usize) -> Value {
@@ -209,9 +245,8 @@ pub fn calls(
     doc: &Document,
     chunks: &[Chunk],
     ctx: &TaskContext,
-) -> Result<Vec<CallSpec>, TaskError> {
-    let total: usize = chunks.iter().map(|c| c.tokens).sum();
-    let parts: Vec<Vec<Segment>> = if total <= ctx.whole_doc_tokens || chunks.len() <= 1 {
+) -> Result<Vec<CallSpec>, PromptError> {
+    let parts: Vec<Vec<Segment>> = if whole_letter(chunks, ctx) {
         vec![whole_document(doc)]
     } else {
         (0..chunks.len())
@@ -236,25 +271,25 @@ pub fn calls(
         });
         let messages = ctx.prompts.render("stance", &vars)?;
         let choices = ctx.grammar.then(|| sentences(segs));
-        let mut request = ctx.request(
-            messages,
-            "stance",
-            schema(&ctx.prompts.topics, choices.as_deref()),
-        );
-        if ctx.grammar {
-            // The bounded answer can be longer than the usual budget: leave it room to end.
-            request.max_tokens = Some(request.max_tokens.unwrap_or(0).max(BOUNDED_ANSWER_TOKENS));
-        }
-        out.push(CallSpec {
-            task: Task::Stance,
-            doc_id: doc.id.clone(),
-            what: if n == 1 {
+        let mut spec = ctx.spec(
+            Task::Stance,
+            doc,
+            if n == 1 {
                 super::WHOLE_LETTER.into()
             } else {
                 format!("part {}/{n}", i + 1)
             },
-            request,
-        });
+            messages,
+            "stance",
+            schema(&ctx.prompts.topics, choices.as_deref()),
+            EXPECTED_TOKENS,
+        );
+        if ctx.grammar {
+            // The bounded answer can be longer than the usual budget: leave it room to end.
+            let m = &mut spec.request.max_tokens;
+            *m = Some(m.unwrap_or(0).max(BOUNDED_ANSWER_TOKENS));
+        }
+        out.push(spec);
     }
     Ok(out)
 }
@@ -451,30 +486,30 @@ pub async fn run(
     chunks: &[Chunk],
     ctx: &TaskContext,
     caller: &dyn Caller,
-) -> Result<(StanceOut, u32), TaskError> {
-    let specs = calls(doc, chunks, ctx)?;
-    let answers = futures::future::join_all(specs.iter().map(|s| caller.call(s.clone()))).await;
-    let mut values = Vec::new();
-    let mut failures = Vec::new();
-    let mut model = None;
-    for (spec, a) in specs.iter().zip(answers) {
-        match a {
-            Ok(a) => {
-                model = model.or(a.model);
-                values.push(a.value);
-            }
-            Err(e) => failures.push(format!("{}: {e}", spec.what)),
-        }
+) -> TaskResult {
+    let specs = match calls(doc, chunks, ctx) {
+        Ok(s) => s,
+        Err(e) => return TaskResult::failed(e),
+    };
+    let mut answers = call_all(caller, &specs).await;
+    if let Some(e) = answers.error() {
+        return TaskResult::failed(e);
     }
-    if !failures.is_empty() {
-        return Err(TaskError::Other(failures.join("; ")));
-    }
-    Ok(assemble(
+    let values: Vec<Value> = answers.values.into_iter().flatten().collect();
+    let (out, unverified) = assemble(
         doc,
         &values,
         &ctx.prompts.topics,
-        &model.unwrap_or_default(),
-    ))
+        &answers.model.unwrap_or_default(),
+    );
+    TaskResult {
+        output: Some(TaskOutput::Stance(out)),
+        notes: Notes {
+            unverified_quotes: unverified,
+            ..Notes::default()
+        },
+        error: None,
+    }
 }
 
 #[cfg(test)]

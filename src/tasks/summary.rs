@@ -4,11 +4,13 @@
 //! reduce step with its source. Cited ids that do not exist are dropped and counted.
 
 use super::{
-    CallSpec, Caller, Source, Task, TaskContext, TaskError, merge_ranges, segments, segments_json,
-    whole_document,
+    About, CallSpec, Caller, Input, Notes, Source, Task, TaskContext, TaskKind, TaskOutput,
+    TaskResult, call_all, merge_ranges, segments, segments_json, whole_document,
 };
 use crate::chunk::Chunk;
 use crate::ingest::Document;
+use crate::llm::BoxFuture;
+use crate::prompt::PromptError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -38,11 +40,45 @@ pub struct SummaryOut {
     pub key_points: Vec<KeyPoint>,
 }
 
-/// Result details the manifest records.
-#[derive(Debug, Clone, Default)]
-pub struct SummaryNotes {
-    pub dropped_citations: u32,
-    pub warnings: Vec<String>,
+/// The summary task.
+pub struct Summary;
+
+/// Completion tokens expected of a chunk's notes, and of the summary itself (from the notes of
+/// several chunks, or straight from a letter that fits one chunk).
+const NOTES_TOKENS: u64 = 250;
+const SUMMARY_TOKENS: u64 = 400;
+const SINGLE_SUMMARY_TOKENS: u64 = 250;
+
+impl TaskKind for Summary {
+    fn about(&self) -> &'static About {
+        &About {
+            file: "summary",
+            prompt_keys: &["summary_map@", "summary_reduce@", "glossary"],
+        }
+    }
+
+    /// Notes per chunk and the summary from them; one call for a letter of one chunk.
+    fn call_count(&self, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
+        if chunks.len() > 1 {
+            chunks.len() + 1
+        } else {
+            1
+        }
+    }
+
+    /// The summary from the notes of several chunks: the instructions and about 60 tokens of
+    /// notes per chunk.
+    fn later_round_tokens(&self, chunks: &[Chunk]) -> (u64, u64) {
+        if chunks.len() > 1 {
+            (600 + 60 * chunks.len() as u64, SUMMARY_TOKENS)
+        } else {
+            (0, 0)
+        }
+    }
+
+    fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
+        Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+    }
 }
 
 pub fn map_schema(ids: &[String]) -> Value {
@@ -108,7 +144,7 @@ pub fn map_calls(
     doc: &Document,
     chunks: &[Chunk],
     ctx: &TaskContext,
-) -> Result<Vec<CallSpec>, TaskError> {
+) -> Result<Vec<CallSpec>, PromptError> {
     if chunks.len() <= 1 {
         return Ok(Vec::new());
     }
@@ -124,12 +160,15 @@ pub fn map_calls(
             "segments": segments_json(&segs),
         });
         let messages = ctx.prompts.render("summary_map", &vars)?;
-        out.push(CallSpec {
-            task: Task::Summary,
-            doc_id: doc.id.clone(),
-            what: format!("notes {}/{}", i + 1, chunks.len()),
-            request: ctx.request(messages, "summary_notes", map_schema(&ids)),
-        });
+        out.push(ctx.spec(
+            Task::Summary,
+            doc,
+            format!("notes {}/{}", i + 1, chunks.len()),
+            messages,
+            "summary_notes",
+            map_schema(&ids),
+            NOTES_TOKENS,
+        ));
     }
     Ok(out)
 }
@@ -140,7 +179,7 @@ pub fn reduce_call(
     chunks: &[Chunk],
     notes: &[Value],
     ctx: &TaskContext,
-) -> Result<CallSpec, TaskError> {
+) -> Result<CallSpec, PromptError> {
     let mut note_list = Vec::new();
     for v in notes {
         for n in v["notes"].as_array().into_iter().flatten() {
@@ -162,21 +201,24 @@ pub fn reduce_call(
         "segments": segments_json(&segs),
     });
     let messages = ctx.prompts.render("summary_reduce", &vars)?;
-    Ok(CallSpec {
-        task: Task::Summary,
-        doc_id: doc.id.clone(),
-        what: "summary".into(),
-        request: ctx.request(
-            messages,
-            "summary",
-            reduce_schema(
-                &doc.paragraphs
-                    .iter()
-                    .map(|p| p.id.clone())
-                    .collect::<Vec<_>>(),
-            ),
-        ),
-    })
+    let ids: Vec<String> = doc.paragraphs.iter().map(|p| p.id.clone()).collect();
+    let from_notes = chunks.len() > 1;
+    let mut spec = ctx.spec(
+        Task::Summary,
+        doc,
+        "summary".into(),
+        messages,
+        "summary",
+        reduce_schema(&ids),
+        if from_notes {
+            SUMMARY_TOKENS
+        } else {
+            SINGLE_SUMMARY_TOKENS
+        },
+    );
+    // From the notes: rendered only once their answers are in.
+    spec.round = if from_notes { 2 } else { 1 };
+    Ok(spec)
 }
 
 /// Cut a summary to at most `max` words, at the last sentence end that fits when there is one.
@@ -194,8 +236,8 @@ pub fn limit_words(text: &str, max: usize) -> (String, bool) {
 }
 
 /// Turn the reduce answer into the output.
-pub fn assemble(doc: &Document, value: &Value, model: &str) -> (SummaryOut, SummaryNotes) {
-    let mut notes = SummaryNotes::default();
+pub fn assemble(doc: &Document, value: &Value, model: &str) -> (SummaryOut, Notes) {
+    let mut notes = Notes::default();
     let (summary_en, cut) = limit_words(value["summary_en"].as_str().unwrap_or(""), MAX_WORDS);
     if cut {
         notes.warnings.push(format!(
@@ -248,24 +290,31 @@ pub async fn run(
     chunks: &[Chunk],
     ctx: &TaskContext,
     caller: &dyn Caller,
-) -> Result<(SummaryOut, SummaryNotes), TaskError> {
-    let maps = map_calls(doc, chunks, ctx)?;
-    let answers = futures::future::join_all(maps.iter().map(|s| caller.call(s.clone()))).await;
-    let mut values = Vec::new();
-    let mut failures = Vec::new();
-    for (spec, a) in maps.iter().zip(answers) {
-        match a {
-            Ok(a) => values.push(a.value),
-            Err(e) => failures.push(format!("{}: {e}", spec.what)),
-        }
+) -> TaskResult {
+    let maps = match map_calls(doc, chunks, ctx) {
+        Ok(m) => m,
+        Err(e) => return TaskResult::failed(e),
+    };
+    let mut notes = call_all(caller, &maps).await;
+    if let Some(e) = notes.error() {
+        return TaskResult::failed(e);
     }
-    if !failures.is_empty() {
-        return Err(TaskError::Other(failures.join("; ")));
+    let values: Vec<Value> = notes.values.into_iter().flatten().collect();
+    let reduce = match reduce_call(doc, chunks, &values, ctx) {
+        Ok(r) => r,
+        Err(e) => return TaskResult::failed(e),
+    };
+    let mut answer = call_all(caller, std::slice::from_ref(&reduce)).await;
+    if let Some(e) = answer.error() {
+        return TaskResult::failed(e);
     }
-    let reduce = reduce_call(doc, chunks, &values, ctx)?;
-    let answer = caller.call(reduce).await?;
-    let model = answer.model.unwrap_or_default();
-    Ok(assemble(doc, &answer.value, &model))
+    let value = answer.values.pop().flatten().unwrap_or_default();
+    let (out, notes) = assemble(doc, &value, &answer.model.unwrap_or_default());
+    TaskResult {
+        output: Some(TaskOutput::Summary(out)),
+        notes,
+        error: None,
+    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@
 //! lines).
 
 use super::{
-    CallSpec, Caller, Segment, Source, Task, TaskContext, TaskError, segments, segments_json,
+    About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
+    TaskOutput, TaskResult, call_all, segments, segments_json,
 };
 use crate::chunk::Chunk;
 use crate::ingest::{Document, Kind};
+use crate::llm::BoxFuture;
+use crate::prompt::PromptError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -140,13 +143,42 @@ pub fn has_words(text: &str) -> bool {
     text.chars().any(char::is_alphabetic)
 }
 
+/// The translation task.
+pub struct Translate;
+
+impl TaskKind for Translate {
+    fn about(&self) -> &'static About {
+        &About {
+            file: "translation",
+            prompt_keys: &["translate@", "glossary"],
+        }
+    }
+
+    /// One call per chunk with words: a chunk without any is carried over without a call.
+    fn call_count(&self, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
+        chunks.iter().filter(|c| has_words(&c.text)).count()
+    }
+
+    fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
+        Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+    }
+}
+
+/// A chunk's segments and the call that translates those with words (none when no segment has
+/// any).
+pub type ChunkCall = (Vec<Segment>, Option<CallSpec>);
+
 /// The calls, one per chunk with words, with the segments each covers; a chunk of segments
 /// without words (see [`has_words`]) has no call.
 pub fn calls(
     doc: &Document,
     chunks: &[Chunk],
     ctx: &TaskContext,
-) -> Result<Vec<(Vec<Segment>, Option<CallSpec>)>, TaskError> {
+) -> Result<Vec<ChunkCall>, PromptError> {
+    // English runs about as long as the Dutch, plus the JSON around it: 6/5 of the letter's
+    // tokens, shared among the calls.
+    let sent = chunks.iter().filter(|c| has_words(&c.text)).count().max(1) as u64;
+    let expected = chunks.iter().map(|c| c.tokens as u64).sum::<u64>() * 6 / 5 / sent;
     let mut out = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let segs = segments(doc, chunks, i);
@@ -175,16 +207,16 @@ pub fn calls(
             "segments": segments_json(&sent),
         });
         let messages = ctx.prompts.render("translate", &vars)?;
-        let request = ctx.request(messages, "translation", schema(&sent, ctx.grammar));
-        out.push((
-            segs,
-            Some(CallSpec {
-                task: Task::Translate,
-                doc_id: doc.id.clone(),
-                what: format!("chunk {}/{}", i + 1, chunks.len()),
-                request,
-            }),
-        ));
+        let spec = ctx.spec(
+            Task::Translate,
+            doc,
+            format!("chunk {}/{}", i + 1, chunks.len()),
+            messages,
+            "translation",
+            schema(&sent, ctx.grammar),
+            expected,
+        );
+        out.push((segs, Some(spec)));
     }
     Ok(out)
 }
@@ -196,7 +228,7 @@ pub async fn run(
     chunks: &[Chunk],
     ctx: &TaskContext,
     caller: &dyn Caller,
-) -> (TranslationOut, Result<(), TaskError>, Option<String>) {
+) -> TaskResult {
     let mut out = TranslationOut {
         doc_id: doc.id.clone(),
         source: Source::of(doc),
@@ -205,31 +237,19 @@ pub async fn run(
     };
     let plan = match calls(doc, chunks, ctx) {
         Ok(p) => p,
-        Err(e) => return (out, Err(e), None),
+        Err(e) => {
+            return TaskResult {
+                output: Some(TaskOutput::Translation(out)),
+                ..TaskResult::failed(e)
+            };
+        }
     };
-    // A chunk without a call answers `Ok(None)`; a failed call, the line for the error.
-    let answers = futures::future::join_all(plan.iter().map(|(_, spec)| async move {
-        let Some(spec) = spec else { return Ok(None) };
-        caller
-            .call(spec.clone())
-            .await
-            .map(Some)
-            .map_err(|e| format!("{}: {e}", spec.what))
-    }))
-    .await;
-    let mut failures = Vec::new();
-    let mut model = None;
-    for ((segs, _), answer) in plan.into_iter().zip(answers) {
-        let value = match answer {
-            Ok(a) => a.map(|a| {
-                model = model.take().or(a.model);
-                a.value
-            }),
-            Err(failure) => {
-                failures.push(failure);
-                None
-            }
-        };
+    let specs: Vec<CallSpec> = plan.iter().filter_map(|(_, s)| s.clone()).collect();
+    let mut answers = call_all(caller, &specs).await;
+    let mut values = std::mem::take(&mut answers.values).into_iter();
+    for (segs, spec) in plan {
+        // A chunk without a call has no answer to read.
+        let value = spec.and_then(|_| values.next().flatten());
         for s in segs {
             let en = if has_words(&s.text) {
                 value
@@ -251,12 +271,19 @@ pub async fn run(
             });
         }
     }
-    let result = if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(TaskError::Other(failures.join("; ")))
+    out.model = answers.model.take().unwrap_or_default();
+    let mut notes = Notes {
+        warnings: empty(&out),
+        ..Notes::default()
     };
-    (out, result, model)
+    if ctx.grammar {
+        notes.warnings.extend(stopped_at_bound(&out));
+    }
+    TaskResult {
+        output: Some(TaskOutput::Translation(out)),
+        notes,
+        error: answers.error(),
+    }
 }
 
 #[cfg(test)]

@@ -26,9 +26,9 @@ fn export(
         &fake.base_url,
         "--model",
         "fake-a",
-        "--out-dir",
-        out_dir.to_str().unwrap(),
         "--out",
+        out_dir.to_str().unwrap(),
+        "--calls",
         file.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
@@ -39,7 +39,7 @@ fn export(
 }
 
 fn import(out_dir: &Path, files: &[PathBuf]) -> std::process::Output {
-    let mut args = vec!["batch", "import", "--out-dir", out_dir.to_str().unwrap()];
+    let mut args = vec!["batch", "import", "--out", out_dir.to_str().unwrap()];
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     args.extend(names.iter().map(String::as_str));
     tolk(&root(), &args, &[])
@@ -199,8 +199,10 @@ fn a_batch_round_trip_completes_the_run_from_the_cache_with_the_live_outputs() {
         "{msg}"
     );
 
-    // The run: no live call, and the outputs of the live run.
+    // The run: no live call, no probe either (every answer is cached), and the outputs of the
+    // live run.
     let before = fake.chat_requests().len();
+    let probes = fake.probe_requests().len();
     let o = tolk(
         &root(),
         &[
@@ -221,6 +223,13 @@ fn a_batch_round_trip_completes_the_run_from_the_cache_with_the_live_outputs() {
         before,
         "no live call after the import"
     );
+    assert_eq!(
+        fake.probe_requests().len(),
+        probes,
+        "no capability probe when every answer is cached: {}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("probing"), "{}", stderr(&o));
     let run = PathBuf::from(stdout(&o).trim());
     let manifest = read(&run.join("manifest.json"));
     assert_eq!(manifest["usage"]["requests"], 0);
@@ -355,7 +364,7 @@ fn export_needs_the_endpoint_and_model_of_the_later_run() {
         &[
             "batch",
             "export",
-            "--out",
+            "--calls",
             tmp.path().join("x.jsonl").to_str().unwrap(),
         ],
         &[],

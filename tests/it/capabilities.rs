@@ -164,7 +164,7 @@ fn a_reported_context_size_sets_the_chunk_budget_and_too_long_prompts_are_re_cut
             .as_object()
             .unwrap()
             .values()
-            .all(|s| s == "ok"),
+            .all(|s| s["status"] == "ok"),
         "{m}"
     );
 }
@@ -212,7 +212,7 @@ fn a_whole_letter_stance_cut_off_at_the_token_limit_is_judged_per_chunk() {
         "one whole-letter call (cut off; the token budget is not widened twice), then each chunk once: {stance:?}"
     );
     let m = manifest(&o);
-    assert_eq!(m["inputs"][0]["tasks"]["stance"], "ok", "{m}");
+    assert_eq!(m["inputs"][0]["tasks"]["stance"]["status"], "ok", "{m}");
     assert!(
         m["inputs"][0]["warnings"]
             .to_string()

@@ -13,7 +13,7 @@ use tolk::tasks::{self, TaskContext};
 
 fn ctx(constrain: bool) -> TaskContext {
     TaskContext {
-        prompts: PromptSet::load(&root().join("prompts")).unwrap(),
+        prompts: PromptSet::load(Some(&root().join("prompts"))).unwrap(),
         encoding: tolk::chunk::TokenEncoding::O200kBase,
         temperature: 0.0,
         seed: None,

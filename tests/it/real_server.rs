@@ -288,7 +288,14 @@ fn tolk_adapts_to_llama_cpp_python_and_keeps_the_output_contract() {
     );
     let doc = tolk::ingest::read(&letter).unwrap();
     let doc_dir = dir.join(&doc.id);
-    let status = |task: &str| m["inputs"][0]["tasks"][task].as_str().unwrap().to_string();
+    // "ok", or "failed: <reason>".
+    let status = |task: &str| {
+        let s = &m["inputs"][0]["tasks"][task];
+        match s["reason"].as_str() {
+            Some(r) => format!("{}: {r}", s["status"].as_str().unwrap()),
+            None => s["status"].as_str().unwrap().to_string(),
+        }
+    };
     let mut ok = 0;
     for task in ["summary", "stance"] {
         let st = status(task);

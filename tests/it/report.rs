@@ -42,11 +42,7 @@ fn run_and_report(fake: &FakeThread, tmp: &Path) -> (PathBuf, PathBuf, PathBuf) 
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = PathBuf::from(stdout(&o).trim());
-    let o = tolk(
-        &root(),
-        &["report", "--out-dir", out.to_str().unwrap()],
-        &[],
-    );
+    let o = tolk(&root(), &["report", "--out", out.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let index = PathBuf::from(stdout(&o).trim());
     assert_eq!(index, run.join("report/index.html"));
@@ -152,7 +148,7 @@ fn the_report_escapes_everything_needs_nothing_from_outside_and_matches_its_snap
         &root(),
         &[
             "report",
-            "--out-dir",
+            "--out",
             out.to_str().unwrap(),
             "--diff",
             "fake-a",
@@ -387,7 +383,7 @@ fn in_a_real_browser_the_matrix_renders_and_a_clicked_quote_highlights_its_lines
         .decode(png.as_str().unwrap())
         .unwrap();
     assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
-    let shot = root().join("target/report-screenshot.png");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     std::fs::write(&shot, &bytes).unwrap();
     eprintln!("screenshot: {}", shot.display());
     s.call(reqwest::Method::DELETE, &format!("/session/{sid}"), None);

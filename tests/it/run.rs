@@ -417,7 +417,7 @@ fn with_a_fifth_of_replies_failing_every_output_still_lands() {
     let m = read(&dir.join("manifest.json"));
     for i in m["inputs"].as_array().unwrap() {
         for (task, status) in i["tasks"].as_object().unwrap() {
-            assert_eq!(status, "ok", "{} {task}", i["doc_id"]);
+            assert_eq!(status["status"], "ok", "{} {task}", i["doc_id"]);
         }
     }
     let attempts = m["usage"]["attempts"].as_u64().unwrap();
@@ -446,16 +446,16 @@ fn a_failing_document_is_recorded_and_the_others_finish() {
     for i in m["inputs"].as_array().unwrap() {
         let offlimits = i["doc_id"].as_str().unwrap().contains("offlimits");
         for (task, status) in i["tasks"].as_object().unwrap() {
-            let status = status.as_str().unwrap();
             if offlimits {
+                let reason = status["reason"].as_str().unwrap_or_default();
                 assert!(
-                    status.starts_with("failed:")
-                        && status.contains("HTTP 400")
-                        && status.contains("refused by the test server"),
+                    status["status"] == "failed"
+                        && reason.contains("HTTP 400")
+                        && reason.contains("refused by the test server"),
                     "{task}: {status}"
                 );
             } else {
-                assert_eq!(status, "ok", "{task}");
+                assert_eq!(status["status"], "ok", "{task}");
             }
         }
     }
@@ -586,4 +586,184 @@ fn after_kill_9_a_rerun_makes_only_the_missing_calls() {
         temp_left <= 2,
         "at most the writes cut by the kill are left as temp files"
     );
+}
+
+#[test]
+fn bad_inputs_are_named_and_the_rest_of_the_batch_goes_on() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("letters");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::copy(
+        root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"),
+        input.join("offlimits.txt"),
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("binary.txt"),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+    )
+    .unwrap();
+    std::fs::write(input.join("empty.txt"), b"  \n\n").unwrap();
+    let out = tmp.path().join("out");
+    let o = tolk(
+        &root(),
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--tasks",
+            "summary,stance",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "partial: {}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("binary.txt: this looks like a binary file"),
+        "{err}"
+    );
+    assert!(err.contains("empty.txt: the file is empty"), "{err}");
+    let m = read(&run_dir(&out, &o).join("manifest.json"));
+    let inputs = m["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    for i in inputs {
+        let id = i["doc_id"].as_str().unwrap();
+        let tasks = i["tasks"].as_object().unwrap();
+        assert_eq!(tasks.len(), 2, "{i}");
+        for status in tasks.values() {
+            if id == "offlimits" {
+                assert_eq!(status, &serde_json::json!({"status": "ok"}));
+            } else {
+                assert_eq!(status["status"], "unreadable", "{i}");
+                assert!(
+                    status["reason"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("{id}.txt")),
+                    "the reason names the file: {i}"
+                );
+            }
+        }
+    }
+    // The closing table gives an unreadable input one line.
+    let rows = err.lines().filter(|l| l.starts_with("binary ")).count();
+    assert_eq!(rows, 1, "{err}");
+}
+
+#[test]
+fn a_missing_input_is_fatal_before_a_model_is_fetched_or_an_endpoint_probed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nonexistent");
+    // No endpoint: the embedded model, which is not in this empty model folder; fetching it
+    // would run this python, which fails.
+    let o = tolk(
+        &root(),
+        &["run", missing.to_str().unwrap(), "--no-progress"],
+        &[
+            ("TOLK_MODEL_DIR", tmp.path().to_str().unwrap()),
+            ("TOLK_PYTHON", "/bin/false"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("nonexistent: no such file"), "{err}");
+    assert!(
+        !err.contains("downloading") && !err.contains("pip"),
+        "{err}"
+    );
+
+    // An endpoint that was never probed is not probed for a run that cannot start.
+    let fake = FakeThread::start(FakeConfig::default());
+    let o = run(tmp.path(), &fake, &[missing.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        fake.requests().is_empty(),
+        "nothing was asked of the endpoint"
+    );
+}
+
+#[test]
+fn tolk_runs_from_a_folder_of_letters_outside_the_project_with_its_built_in_prompts() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let home = tempfile::tempdir().unwrap();
+    let letters = home.path().join("brieven");
+    std::fs::create_dir(&letters).unwrap();
+    std::fs::copy(
+        root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"),
+        letters.join("offlimits.txt"),
+    )
+    .unwrap();
+    let args = |out: &Path| {
+        vec![
+            "run".to_string(),
+            letters.display().to_string(),
+            "--endpoint".into(),
+            fake.base_url.clone(),
+            "--model".into(),
+            "fake-a".into(),
+            "--tasks".into(),
+            "summary".into(),
+            "--out".into(),
+            out.display().to_string(),
+            "--no-progress".into(),
+        ]
+    };
+    fn args_of(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    // From the user's folder: no prompts/ there, no tolk.toml.
+    let away = home.path().join("out");
+    let o = tolk(home.path(), &args_of(&args(&away)), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m_away = read(&run_dir(&away, &o).join("manifest.json"));
+    // From the project, with its prompts/ folder: the same prompt hashes, so the same cache keys.
+    let here = home.path().join("out-project");
+    let o = tolk(&root(), &args_of(&args(&here)), &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m_here = read(&run_dir(&here, &o).join("manifest.json"));
+    assert_eq!(m_away["prompts"], m_here["prompts"]);
+    assert_eq!(m_away["prompts"].as_object().unwrap().len(), 6);
+
+    // The built-in prompts, written out, edited and used file by file.
+    let o = tolk(home.path(), &["prompts", "export", "mine"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 6, "{}", stdout(&o));
+    let reduce = home.path().join("mine/summary_reduce.toml");
+    let text = std::fs::read_to_string(&reduce).unwrap();
+    std::fs::write(
+        &reduce,
+        text.replace("neutral summary", "neutral, plain summary"),
+    )
+    .unwrap();
+    let edited = home.path().join("out-edited");
+    let o = tolk(
+        home.path(),
+        &args_of(&args(&edited)),
+        &[("TOLK_RUN_PROMPTS", "mine")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m = read(&run_dir(&edited, &o).join("manifest.json"));
+    assert_ne!(
+        m["prompts"]["summary_reduce@v1"],
+        m_here["prompts"]["summary_reduce@v1"]
+    );
+    assert_eq!(
+        m["prompts"]["translate@v1"],
+        m_here["prompts"]["translate@v1"]
+    );
+    // A prompts folder that is not there is an error, not a silent fallback.
+    let o = tolk(
+        home.path(),
+        &args_of(&args(&edited)),
+        &[("TOLK_RUN_PROMPTS", "typo")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("typo: not a folder"), "{}", stderr(&o));
 }

@@ -1,0 +1,110 @@
+//! `tolk ping`, `tolk models` and `tolk model fetch|path`: the endpoint and the embedded model.
+
+use super::{Outcome, runtime};
+use crate::config::Config;
+use crate::endpoint;
+use crate::llm::{self, Provider, probe::Capabilities};
+use anyhow::Context;
+use std::io::Write;
+
+/// How the probe went, one line per mode tried.
+pub fn print_probe(caps: &Capabilities, out: &mut dyn Write) -> std::io::Result<()> {
+    for t in &caps.trials {
+        writeln!(out, "  {:<19} {}", t.mode.as_str(), t.outcome)?;
+    }
+    if let Some(m) = caps.mode {
+        writeln!(out, "  structured output: {}", m.as_str())?;
+    }
+    writeln!(
+        out,
+        "  context size: {}",
+        caps.context_tokens
+            .map(|n| format!("{n} tokens (reported by the server)"))
+            .unwrap_or_else(|| "not reported".into())
+    )
+}
+
+/// The request `tolk ping` sends once the mode is known.
+fn ping_request(temperature: f64, seed: Option<u64>) -> llm::ChatRequest {
+    llm::ChatRequest {
+        messages: vec![
+            llm::Message::system("You are a connectivity check. Answer with JSON only."),
+            llm::Message::user(
+                "Reply with {\"ok\": true, \"word\": \"hallo\"} in English: translate the word.",
+            ),
+        ],
+        schema: Some(llm::SchemaSpec {
+            name: "ping".into(),
+            schema: serde_json::json!({
+                "type": "object",
+                "properties": {"ok": {"type": "boolean"}, "word": {"type": "string"}},
+                "required": ["ok", "word"],
+                "additionalProperties": false
+            }),
+        }),
+        max_tokens: Some(64),
+        temperature: Some(temperature),
+        seed,
+    }
+}
+
+pub fn ping(config: &Config) -> anyhow::Result<Outcome> {
+    let ep = &config.endpoint;
+    let base = llm::openai_from_config(ep)?;
+    let (url, model) = (base.info().endpoint, base.info().model);
+    println!("endpoint:  {url}");
+    println!("requested: {model}");
+    let rt = runtime()?;
+    // Probe afresh (a mode set in the configuration is kept, not probed) and remember it.
+    let (scope, caps) = rt
+        .block_on(endpoint::probe(config))
+        .with_context(|| format!("ping {url} failed"))?;
+    print_probe(&caps, &mut std::io::stdout())?;
+    let mut settings = base.settings().clone();
+    settings.mode = scope.mode;
+    let client = llm::Client::new(
+        std::sync::Arc::new(llm::openai::OpenAiProvider::new(settings)?),
+        llm::client_options(ep, config.chunk.encoding),
+    );
+    let started = std::time::Instant::now();
+    let result = rt.block_on(client.chat_json(&ping_request(ep.temperature, ep.seed)));
+    let elapsed = started.elapsed();
+    match result {
+        Ok((completion, _)) => {
+            println!(
+                "resolved:  {}",
+                completion.model.as_deref().unwrap_or("(not reported)")
+            );
+            println!("latency:   {} ms", elapsed.as_millis());
+            println!("structured output ({}): ok", scope.mode.as_str());
+            Ok(Outcome::Clean)
+        }
+        Err(e) => {
+            println!("latency:   {} ms", elapsed.as_millis());
+            Err(anyhow::Error::new(e).context(format!("ping {url} failed")))
+        }
+    }
+}
+
+pub fn models(config: &Config) -> anyhow::Result<Outcome> {
+    let provider = llm::openai_from_config(&config.endpoint)?;
+    let (ids, _) = runtime()?.block_on(provider.models())?;
+    for id in ids {
+        println!("{id}");
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn model_path() -> anyhow::Result<Outcome> {
+    println!("{}", llm::model_store::model_path().display());
+    Ok(Outcome::Clean)
+}
+
+pub fn model_fetch() -> anyhow::Result<Outcome> {
+    match llm::model_store::fetch(&llm::model_store::DEFAULT, &mut |line| eprintln!("{line}"))? {
+        llm::model_store::Fetched::AlreadyThere(_) => eprintln!("the model is already there"),
+        llm::model_store::Fetched::Downloaded(_) => eprintln!("model ready"),
+    }
+    println!("{}", llm::model_store::model_path().display());
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,108 @@
+//! The commands: parse the arguments, load the configuration, run one command, map how it ended
+//! to an exit code (0 clean, 1 partial failure, 2 fatal). Errors are printed with their cause
+//! chain. Each command (or group) has its own file; what they share is here.
+
+mod batch;
+mod chunk;
+mod endpoint;
+mod inspect;
+mod prompts;
+mod run;
+mod status;
+mod table;
+
+use crate::cli::{BatchCommand, Cli, Command, ModelCommand, PromptsCommand};
+use crate::config::{self, Config};
+use crate::tasks::Task;
+use clap::Parser;
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Partial,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match dispatch(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Partial) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "tolk=debug,info",
+        _ => "tolk=trace,debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(crate::progress::LogWriter)
+        .with_target(false)
+        .try_init();
+}
+
+/// Load the configuration for this invocation.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("TOLK_"))
+        .collect();
+    let path = config::default_path(cli.config.as_deref());
+    Ok(config::load(path.as_deref(), &env, &cli.overrides())?)
+}
+
+/// Run the command of `cli`.
+pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Command::Run(a) => run::run(a, &config),
+        Command::Chunk(a) => chunk::chunk(a, &config),
+        Command::Ping(_) => endpoint::ping(&config),
+        Command::Models(_) => endpoint::models(&config),
+        Command::Model(ModelCommand::Path) => endpoint::model_path(),
+        Command::Model(ModelCommand::Fetch) => endpoint::model_fetch(),
+        Command::Runs(a) => inspect::runs(a, &config),
+        Command::Show(a) => inspect::show(a, &config),
+        Command::Diff(a) => inspect::diff(a, &config),
+        Command::Report(a) => inspect::report(a, &config),
+        Command::Status(a) => status::status(a, &config),
+        Command::Batch(BatchCommand::Export(a)) => batch::export(a, &config),
+        Command::Batch(BatchCommand::Import(a)) => batch::import(a, &config),
+        Command::Prompts(PromptsCommand::Export { dir }) => prompts::export(dir),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// A task named on the command line.
+fn parse_task(name: &str) -> anyhow::Result<Task> {
+    Task::parse(name)
+        .ok_or_else(|| anyhow::anyhow!("unknown task {name:?} ({})", crate::tasks::names()))
+}
+
+/// The first `n` characters of `text` on one line.
+pub fn preview(text: &str, n: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let mut s: String = flat.chars().take(n).collect();
+    if flat.chars().count() > n {
+        s.push('…');
+    }
+    s
+}

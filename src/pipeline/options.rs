@@ -1,0 +1,133 @@
+//! What a run does, from the configuration, the endpoint's scope and the run's own flags: the
+//! inputs, the tasks, the chunk budget and the policy numbers (with their reasons).
+
+use crate::chunk::ChunkConfig;
+use crate::config::Config;
+use crate::endpoint::Scope;
+use crate::prompt::PromptSet;
+use crate::tasks::{Task, TaskContext};
+use std::path::PathBuf;
+
+/// A whole-letter call (stance, a summary from the source) on an endpoint of known context gets
+/// the letter if the letter leaves this much room for the instructions, the schema and the
+/// reply. The local model needs more: its bounded stance answer alone is up to 3,072 tokens.
+const ROOM_REMOTE: usize = 4000;
+const ROOM_LOCAL: usize = 4500;
+/// ... and when the context is unknown, letters up to this many tokens go whole.
+const WHOLE_LETTER_UNKNOWN_CONTEXT: usize = 12_000;
+
+/// A bad setting for a run (fatal: nothing is done).
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    #[error("unknown task {0:?} ({names})", names = crate::tasks::names())]
+    UnknownTask(String),
+}
+
+/// What the command line says about this run, beside the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunFlags {
+    /// Letters or folders; none: `run.input`.
+    pub inputs: Vec<PathBuf>,
+    pub label: Option<String>,
+    pub refresh: bool,
+    pub progress: bool,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// The folder of prompt overrides, if any (see [`crate::prompt`]).
+    pub prompts: Option<PathBuf>,
+    pub tasks: Vec<Task>,
+    pub label: Option<String>,
+    pub refresh: bool,
+    pub progress: bool,
+    pub chunk: ChunkConfig,
+    pub temperature: f64,
+    pub seed: Option<u64>,
+    pub max_tokens: Option<u32>,
+    pub whole_doc_tokens: usize,
+    pub grammar: bool,
+}
+
+/// The tasks named in `names`, each once, in their fixed order.
+pub fn parse_tasks(names: &[String]) -> Result<Vec<Task>, OptionsError> {
+    let mut tasks = Vec::new();
+    for t in names {
+        let task = Task::parse(t).ok_or_else(|| OptionsError::UnknownTask(t.clone()))?;
+        if !tasks.contains(&task) {
+            tasks.push(task);
+        }
+    }
+    tasks.sort();
+    Ok(tasks)
+}
+
+impl RunOptions {
+    /// Options from the configuration, the flags, and the endpoint's context size (configured,
+    /// remembered or probed), which caps the chunk budget.
+    pub fn new(
+        config: &Config,
+        scope: &Scope,
+        flags: RunFlags,
+    ) -> Result<RunOptions, OptionsError> {
+        let tasks = parse_tasks(&config.run.tasks)?;
+        let inputs = if flags.inputs.is_empty() {
+            vec![config.run.input.clone()]
+        } else {
+            flags.inputs
+        };
+        let mut chunk = config.chunk_config();
+        if let Some(c) = scope.context_tokens {
+            chunk.max_tokens = chunk
+                .max_tokens
+                .min(crate::llm::probe::chunk_budget_for_context(c));
+        }
+        let room = if scope.local { ROOM_LOCAL } else { ROOM_REMOTE };
+        let whole_doc_tokens = scope
+            .context_tokens
+            .map(|c| (c as usize).saturating_sub(room).max(c as usize / 4))
+            .unwrap_or(WHOLE_LETTER_UNKNOWN_CONTEXT);
+        Ok(RunOptions {
+            inputs,
+            out: config.run.out.clone(),
+            prompts: config.run.prompts_dir(),
+            tasks,
+            label: flags.label,
+            refresh: flags.refresh,
+            progress: flags.progress,
+            chunk,
+            temperature: config.endpoint.temperature,
+            seed: config.endpoint.seed,
+            max_tokens: if scope.local {
+                Some(config.local.max_tokens)
+            } else {
+                config.endpoint.max_tokens
+            },
+            whole_doc_tokens,
+            // The local model answers under a grammar made from the schema: exact quotes and
+            // bounded text by construction.
+            grammar: scope.local,
+        })
+    }
+
+    /// What every task needs besides the document, with the prompts loaded.
+    pub fn task_context(&self, prompts: PromptSet) -> TaskContext {
+        TaskContext {
+            prompts,
+            encoding: self.chunk.encoding,
+            temperature: self.temperature,
+            seed: self.seed,
+            max_tokens: self.max_tokens,
+            whole_doc_tokens: self.whole_doc_tokens,
+            grammar: self.grammar,
+        }
+    }
+
+    /// The prompts of this run.
+    pub fn load_prompts(&self) -> Result<PromptSet, crate::prompt::PromptError> {
+        PromptSet::load(self.prompts.as_deref())
+    }
+}

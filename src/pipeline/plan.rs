@@ -1,0 +1,169 @@
+//! What a run would call, without calling anything: the tasks themselves run against a
+//! [`Recorder`], a caller that answers from the cache and records every call it cannot answer.
+//! So the plan (`tolk run --dry-run`, `tolk status`) and a batch export hold exactly the calls
+//! the run would make, and a task's second round (the summary's reduce step) appears as soon as
+//! the answers of its first round are cached.
+
+use super::RunOptions;
+use super::prepare::{self, Prepared, Unreadable};
+use crate::endpoint::Scope;
+use crate::llm::BoxFuture;
+use crate::store::cache::Cache;
+use crate::tasks::{Answer, CallError, CallSpec, Caller, Task, TaskContext};
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A caller that answers from the cache and records every call it cannot answer.
+pub struct Recorder<'a> {
+    cache: &'a Cache,
+    scope: &'a Scope,
+    /// Count nothing as cached (`--refresh`).
+    refresh: bool,
+    recorded: Mutex<Vec<CallSpec>>,
+    hits: AtomicU64,
+}
+
+impl Caller for Recorder<'_> {
+    fn call(&self, spec: CallSpec) -> BoxFuture<'_, Result<Answer, CallError>> {
+        Box::pin(async move {
+            if !self.refresh
+                && let Some(entry) = self.cache.get(&self.scope.key(&spec).digest())
+            {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Answer {
+                    value: entry.value,
+                    model: entry.model,
+                    cached: true,
+                });
+            }
+            self.recorded.lock().expect("recorder lock").push(spec);
+            Err(CallError::Deferred)
+        })
+    }
+}
+
+/// The calls of one task on one document, as far as the cache lets them be known.
+pub struct Recorded {
+    pub task: Task,
+    /// Every call the task makes, all rounds included.
+    pub calls: usize,
+    /// Answered by the cache.
+    pub cached: usize,
+    /// Calls to make now, rendered.
+    pub to_make: Vec<CallSpec>,
+    /// Calls of a later round, which cannot be rendered until the calls they need are answered.
+    pub waiting: usize,
+}
+
+/// Run `task` on a document against a [`Recorder`].
+pub async fn record(
+    task: Task,
+    p: &Prepared,
+    ctx: &TaskContext,
+    cache: &Cache,
+    scope: &Scope,
+    refresh: bool,
+) -> Recorded {
+    let rec = Recorder {
+        cache,
+        scope,
+        refresh,
+        recorded: Mutex::new(Vec::new()),
+        hits: AtomicU64::new(0),
+    };
+    let _ = task.run(&p.doc, &p.chunks, ctx, &rec).await;
+    let calls = task.kind().call_count(&p.chunks, ctx);
+    let cached = rec.hits.load(Ordering::Relaxed) as usize;
+    let to_make = rec.recorded.into_inner().expect("recorder lock");
+    Recorded {
+        task,
+        calls,
+        cached,
+        waiting: calls.saturating_sub(cached + to_make.len()),
+        to_make,
+    }
+}
+
+/// One row of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRow {
+    pub doc_id: String,
+    pub task: Task,
+    pub chunks: usize,
+    pub calls: usize,
+    pub cached: usize,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl PlanRow {
+    /// Calls the run would make.
+    pub fn to_make(&self) -> usize {
+        self.calls - self.cached
+    }
+}
+
+/// What `tolk run` would do.
+pub struct Plan {
+    pub rows: Vec<PlanRow>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Plan {
+    pub fn calls_to_make(&self) -> usize {
+        self.rows.iter().map(PlanRow::to_make).sum()
+    }
+}
+
+/// Tokens of a call as the endpoint counts them: the messages, and the schema unless it goes to
+/// the local model as a grammar.
+fn prompt_tokens(spec: &CallSpec, ctx: &TaskContext) -> u64 {
+    let messages: usize = spec
+        .request
+        .messages
+        .iter()
+        .map(|m| ctx.encoding.count(&m.content) + 4)
+        .sum();
+    let schema = match (&spec.request.schema, ctx.grammar) {
+        (Some(s), false) => ctx.encoding.count(&s.schema.to_string()),
+        _ => 0,
+    };
+    (messages + schema) as u64
+}
+
+/// What `tolk run` would do for `opts` in `scope`: documents, chunks, calls (and how many the
+/// cache already has), estimated tokens. Nothing is called.
+pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunError> {
+    let files = prepare::files(&opts.inputs)?;
+    let ctx = opts.task_context(opts.load_prompts()?);
+    let inputs = prepare::prepare(&files, &opts.chunk);
+    let cache = Cache::new(opts.out.join("cache"));
+    let mut rows = Vec::new();
+    for p in &inputs.docs {
+        for &task in &opts.tasks {
+            let r = record(task, p, &ctx, &cache, scope, opts.refresh).await;
+            let (later_in, later_out) = task.kind().later_round_tokens(&p.chunks);
+            let waiting = r.waiting as u64;
+            rows.push(PlanRow {
+                doc_id: p.doc.id.clone(),
+                task,
+                chunks: p.chunks.len(),
+                calls: r.calls,
+                cached: r.cached,
+                prompt_tokens: r
+                    .to_make
+                    .iter()
+                    .map(|s| prompt_tokens(s, &ctx))
+                    .sum::<u64>()
+                    + waiting * later_in,
+                completion_tokens: r.to_make.iter().map(|s| s.expected_tokens).sum::<u64>()
+                    + waiting * later_out,
+            });
+        }
+    }
+    Ok(Plan {
+        rows,
+        unreadable: inputs.unreadable,
+    })
+}

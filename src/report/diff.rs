@@ -1,0 +1,181 @@
+//! `tolk diff` in words: the comparison of two runs ([`crate::compare`]) as terminal text
+//! (coloured on a terminal) and as Markdown.
+
+use super::markdown::lines;
+use crate::compare::{RunDiff, RunRef, WordOp};
+
+fn words_text(ops: &[WordOp], color: bool) -> String {
+    let mut s = String::new();
+    for op in ops {
+        match (op.op, color) {
+            ('=', _) => s.push_str(&op.text),
+            ('-', true) => s.push_str(&format!("\x1b[31;9m{}\x1b[0m", op.text)),
+            ('+', true) => s.push_str(&format!("\x1b[32m{}\x1b[0m", op.text)),
+            ('-', false) => s.push_str(&format!("[-{}-]", op.text)),
+            (_, false) => s.push_str(&format!("{{+{}+}}", op.text)),
+            _ => s.push_str(&op.text),
+        }
+    }
+    s
+}
+
+fn words_md(ops: &[WordOp]) -> String {
+    let mut s = String::new();
+    for (i, op) in ops.iter().enumerate() {
+        // A replacement: keep the struck-out and the new words apart.
+        if op.op == '+' && i > 0 && ops[i - 1].op == '-' && !s.ends_with(char::is_whitespace) {
+            s.push(' ');
+        }
+        let t = op.text.trim_end();
+        let tail = &op.text[t.len()..];
+        match op.op {
+            '=' => s.push_str(&op.text),
+            '-' if !t.is_empty() => s.push_str(&format!("~~{t}~~{tail}")),
+            '+' if !t.is_empty() => s.push_str(&format!("**{t}**{tail}")),
+            _ => s.push_str(&op.text),
+        }
+    }
+    s
+}
+
+/// The terminal rendering (coloured when `color`).
+pub fn render_text(d: &RunDiff, color: bool) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let name = |r: &RunRef| {
+        format!(
+            "{} ({})",
+            r.label.clone().unwrap_or_else(|| r.run_id.clone()),
+            r.model
+        )
+    };
+    if d.identical {
+        let _ = writeln!(
+            s,
+            "no differences between {} and {}",
+            name(&d.a),
+            name(&d.b)
+        );
+        return s;
+    }
+    let _ = writeln!(s, "A: {}\nB: {}\n", name(&d.a), name(&d.b));
+    for doc in &d.documents {
+        if doc.is_empty() {
+            let _ = writeln!(s, "== {}: no differences\n", doc.doc_id);
+            continue;
+        }
+        let _ = writeln!(s, "== {}: {}", doc.doc_id, doc.score());
+        for m in &doc.missing {
+            let _ = writeln!(s, "  {m}");
+        }
+        if let Some(w) = &doc.summary {
+            let _ = writeln!(s, "-- summary\n{}", words_text(w, color));
+        }
+        for k in &doc.key_points_removed {
+            let _ = writeln!(s, "  - key point: {k}");
+        }
+        for k in &doc.key_points_added {
+            let _ = writeln!(s, "  + key point: {k}");
+        }
+        if doc
+            .stance
+            .iter()
+            .any(|t| t.changed || !t.evidence_added.is_empty() || !t.evidence_removed.is_empty())
+        {
+            let _ = writeln!(s, "-- stance");
+            for t in &doc.stance {
+                let mark = if t.changed { "*" } else { " " };
+                let _ = writeln!(s, " {mark} {:<24} {} -> {}", t.topic, t.a, t.b);
+                for q in &t.evidence_removed {
+                    let _ = writeln!(s, "      - «{q}»");
+                }
+                for q in &t.evidence_added {
+                    let _ = writeln!(s, "      + «{q}»");
+                }
+            }
+        }
+        if !doc.segments.is_empty() {
+            let _ = writeln!(s, "-- translation");
+            for seg in &doc.segments {
+                let _ = writeln!(
+                    s,
+                    "  {}: {}",
+                    lines(seg.lines),
+                    words_text(&seg.words, color)
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+/// The Markdown rendering.
+pub fn render_md(d: &RunDiff) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let name = |r: &RunRef| {
+        format!(
+            "`{}` ({})",
+            r.label.clone().unwrap_or_else(|| r.run_id.clone()),
+            r.model
+        )
+    };
+    let _ = writeln!(s, "# Differences: {} → {}\n", name(&d.a), name(&d.b));
+    if d.identical {
+        let _ = writeln!(s, "No differences.");
+        return s;
+    }
+    for doc in &d.documents {
+        let _ = writeln!(s, "## {}\n", doc.doc_id);
+        if doc.is_empty() {
+            let _ = writeln!(s, "No differences.\n");
+            continue;
+        }
+        let _ = writeln!(s, "{}.\n", doc.score());
+        if let Some(w) = &doc.summary {
+            let _ = writeln!(s, "### Summary\n\n{}\n", words_md(w));
+        }
+        for k in &doc.key_points_removed {
+            let _ = writeln!(s, "- removed key point: {k}");
+        }
+        for k in &doc.key_points_added {
+            let _ = writeln!(s, "- added key point: {k}");
+        }
+        if !doc.stance.is_empty() {
+            let _ = writeln!(s, "\n### Stance\n\n| topic | A | B | |\n|---|---|---|---|");
+            for t in &doc.stance {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    t.topic,
+                    t.a,
+                    t.b,
+                    if t.changed { "changed" } else { "" }
+                );
+            }
+        }
+        if !doc.segments.is_empty() {
+            let _ = writeln!(s, "\n### Translation\n");
+            for seg in &doc.segments {
+                let _ = writeln!(s, "- **{}** {}", lines(seg.lines), words_md(&seg.words));
+            }
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::word_diff;
+
+    #[test]
+    fn word_diffs_render_as_text_and_markdown() {
+        let ops = word_diff("the cat sat on the mat", "the dog sat on the mat");
+        let text = words_text(&ops, false);
+        assert_eq!(text, "the [-cat-]{+dog+} sat on the mat");
+        assert_eq!(words_md(&ops), "the ~~cat~~ **dog** sat on the mat");
+    }
+}
