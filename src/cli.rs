@@ -49,6 +49,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Write a run's HTML report (or a page of the differences between two runs).
     Report(ReportArgs),
+    /// The output checks' findings of a run, by letter and check (--strict: exit 1 on a major one).
+    Check(CheckArgs),
+    /// Score a run (or two, side by side) against gold stance labels and reference translations.
+    Eval(EvalArgs),
     /// The embedded model: fetch it, or show where it is.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -290,6 +294,39 @@ pub struct ReportArgs {
     pub diff: Option<Vec<String>>,
 }
 
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A run id (or prefix), label or model name (default: the latest run).
+    pub run: Option<String>,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// Only this document (its id, the file name without extension).
+    #[arg(long, value_name = "ID")]
+    pub doc: Option<String>,
+    /// Exit with status 1 when any finding is major (for scripts).
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// One run, or two to compare (ids, labels or model names; default: the latest run).
+    #[arg(num_args = 0..=2, value_names = ["A", "B"])]
+    pub runs: Vec<String>,
+    #[command(flatten)]
+    pub out: OutArgs,
+    /// Gold stance labels (default: eval.gold, or eval/stance_gold.json).
+    #[arg(long, value_name = "FILE")]
+    pub gold: Option<PathBuf>,
+    /// A folder of reference translations (default: eval.reference, or eval/reference/).
+    #[arg(long, value_name = "DIR")]
+    pub reference: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
 impl EndpointArgs {
     fn overrides(&self, o: &mut Vec<Override>) {
         if let Some(u) = &self.endpoint {
@@ -372,7 +409,17 @@ impl Cli {
             Command::Runs(RunsArgs { out, .. })
             | Command::Diff(DiffArgs { out, .. })
             | Command::Show(ShowArgs { out, .. })
-            | Command::Report(ReportArgs { out, .. }) => out.overrides(&mut o),
+            | Command::Report(ReportArgs { out, .. })
+            | Command::Check(CheckArgs { out, .. }) => out.overrides(&mut o),
+            Command::Eval(e) => {
+                e.out.overrides(&mut o);
+                if let Some(g) = &e.gold {
+                    o.push(Override::new("eval", "gold", g.display().to_string()));
+                }
+                if let Some(r) = &e.reference {
+                    o.push(Override::new("eval", "reference", r.display().to_string()));
+                }
+            }
             Command::Run(r) => {
                 r.endpoint.overrides(&mut o);
                 r.out.overrides(&mut o);
@@ -442,7 +489,9 @@ mod tests {
             );
         }
         // The output folder is --out wherever a command reads or writes one.
-        for cmd in ["run", "status", "runs", "diff", "show", "report", "ping"] {
+        for cmd in [
+            "run", "status", "runs", "diff", "show", "report", "ping", "check", "eval",
+        ] {
             assert!(
                 all.iter()
                     .any(|(c, n, _)| c == &format!("tolk {cmd}") && n == "--out"),

@@ -7,7 +7,7 @@
 //! stances topic by topic. Outputs are read into their typed structs and compared field by
 //! field, so the layout of the JSON files (key order, whitespace) never counts as a change.
 
-use crate::store::run::Manifest;
+use crate::store::run::{Count, Manifest};
 use crate::tasks::Task;
 use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
@@ -78,6 +78,8 @@ pub struct DocDiff {
     /// Present in only one of the runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// The output checks' findings in A and in B, as the runs recorded them.
+    pub findings: [Count; 2],
 }
 
 impl DocDiff {
@@ -132,6 +134,24 @@ pub struct RunDiff {
     pub b: RunRef,
     pub identical: bool,
     pub documents: Vec<DocDiff>,
+    /// The output checks' findings by check: check name -> [A, B] (None: a run was made before
+    /// the checks existed).
+    pub findings: Option<BTreeMap<String, [Count; 2]>>,
+}
+
+impl RunDiff {
+    /// All findings of A and of B.
+    pub fn findings_total(&self) -> Option<[Count; 2]> {
+        let f = self.findings.as_ref()?;
+        let mut t = [Count::default(); 2];
+        for pair in f.values() {
+            for k in 0..2 {
+                t[k].major += pair[k].major;
+                t[k].minor += pair[k].minor;
+            }
+        }
+        Some(t)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -303,14 +323,39 @@ pub fn diff_runs(
     let documents: Vec<DocDiff> = ids
         .into_iter()
         .filter(|id| doc.is_none_or(|d| d == id))
-        .map(|id| diff_doc(&id, &dir_a.join(&id), &dir_b.join(&id), task))
+        .map(|id| {
+            let mut d = diff_doc(&id, &dir_a.join(&id), &dir_b.join(&id), task);
+            let count = |m: &Manifest| {
+                m.inputs
+                    .iter()
+                    .find(|i| i.doc_id == id)
+                    .map(|i| crate::checks::sum(&i.findings))
+                    .unwrap_or_default()
+            };
+            d.findings = [count(a), count(b)];
+            d
+        })
         .collect();
     let identical = documents.iter().all(DocDiff::is_empty);
+    let findings = match (&a.findings, &b.findings) {
+        (Some(fa), Some(fb)) => {
+            let mut by: BTreeMap<String, [Count; 2]> = BTreeMap::new();
+            for (k, c) in fa {
+                by.entry(k.clone()).or_default()[0] = *c;
+            }
+            for (k, c) in fb {
+                by.entry(k.clone()).or_default()[1] = *c;
+            }
+            Some(by)
+        }
+        _ => None,
+    };
     RunDiff {
         a: RunRef::of(a),
         b: RunRef::of(b),
         identical,
         documents,
+        findings,
     }
 }
 

@@ -251,6 +251,33 @@ pub struct Config {
     pub chunk: ChunkSection,
     pub run: RunSection,
     pub local: LocalSection,
+    pub eval: EvalSection,
+}
+
+/// `[eval]`: what `tolk eval` and the diff page measure runs against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalSection {
+    /// Gold stance labels (default: `eval/stance_gold.json` when there is one).
+    pub gold: Option<PathBuf>,
+    /// A folder of reference translations (default: `eval/reference/` when there is one).
+    pub reference: Option<PathBuf>,
+}
+
+impl EvalSection {
+    pub fn gold_file(&self) -> Option<PathBuf> {
+        self.gold.clone().or_else(|| {
+            let p = PathBuf::from("eval/stance_gold.json");
+            p.is_file().then_some(p)
+        })
+    }
+
+    pub fn reference_dir(&self) -> Option<PathBuf> {
+        self.reference.clone().or_else(|| {
+            let p = PathBuf::from("eval/reference");
+            p.is_dir().then_some(p)
+        })
+    }
 }
 
 impl Config {
@@ -325,7 +352,7 @@ pub fn load(
             .find(|(s, k)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
         else {
             let lower = rest.to_ascii_lowercase();
-            if ["endpoint_", "chunk_", "run_", "local_"]
+            if ["endpoint_", "chunk_", "run_", "local_", "eval_"]
                 .iter()
                 .any(|p| lower.starts_with(p))
             {

@@ -16,6 +16,8 @@
 //!   plan without calling (dry run, status)
 //! - [`endpoint`]: the cache scope of the configured endpoint (one place for run, dry run,
 //!   status and batch) and the connection, made on the first call the cache cannot answer
+//! - [`checks`]: deterministic checks on every output (numbers, codes, names, glossary,
+//!   untranslated, misaligned, negation, length...), findings kept with the output
 //! - [`tasks`]: translate, summary, stance: a document's chunks -> calls -> validated, grounded
 //!   output ([`tasks::TaskResult`]), each task's knowledge in its own module
 //! - [`prompt`]: the prompts, glossary and topics (built in, overridable), rendered strictly
@@ -36,6 +38,7 @@
 //! `output/runs/<run_id>/`, and `report` renders them, beside each JSON and as the HTML site.
 
 pub mod batch;
+pub mod checks;
 pub mod chunk;
 pub mod cli;
 pub mod commands;
@@ -43,6 +46,7 @@ pub mod compare;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod eval;
 pub mod ground;
 pub mod ingest;
 pub mod llm;

@@ -168,6 +168,13 @@ pub fn export(dir: &Path) -> Result<Vec<PathBuf>, PromptError> {
     Ok(written)
 }
 
+impl Prompt {
+    /// The system template, as written.
+    pub fn system(&self) -> &str {
+        &self.system
+    }
+}
+
 impl PromptSet {
     /// The built-in prompts, each replaced by the file of the same name in `dir` (when given:
     /// it must be a folder).

@@ -155,7 +155,17 @@ pub fn report(args: &ReportArgs, config: &Config) -> anyhow::Result<Outcome> {
             .clone()
             .unwrap_or_else(|| runs::run_dir(out, &b.run_id).join("report"));
         let page = dir.join(format!("diff-{}.html", a.run_id));
-        report::html::write_diff(&d, &b, &page)?;
+        // Scores beside the differences when [eval] (or the project's eval/) has a yardstick.
+        let against = super::eval::yardstick(config)?;
+        let scores = if against.gold.is_some() || against.references.is_some() {
+            Some((
+                super::eval::evaluate(config, &a.run_id, &against)?,
+                super::eval::evaluate(config, &b.run_id, &against)?,
+            ))
+        } else {
+            None
+        };
+        report::html::write_diff(&d, &b, scores.as_ref().map(|(x, y)| (x, y)), &page)?;
         println!("{}", page.display());
         return Ok(Outcome::Clean);
     }

@@ -3,8 +3,10 @@
 //! chain. Each command (or group) has its own file; what they share is here.
 
 mod batch;
+mod check;
 mod chunk;
 mod endpoint;
+mod eval;
 mod inspect;
 mod prompts;
 mod run;
@@ -76,6 +78,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(a) => inspect::diff(a, &config),
         Command::Report(a) => inspect::report(a, &config),
         Command::Status(a) => status::status(a, &config),
+        Command::Check(a) => check::check(a, &config),
+        Command::Eval(a) => eval::eval(a, &config),
         Command::Batch(BatchCommand::Export(a)) => batch::export(a, &config),
         Command::Batch(BatchCommand::Import(a)) => batch::import(a, &config),
         Command::Prompts(PromptsCommand::Export { dir }) => prompts::export(dir),

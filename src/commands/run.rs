@@ -128,6 +128,7 @@ pub fn closing_table(report: &RunReport) -> String {
         ("task", Align::Left),
         ("calls", Align::Right),
         ("time", Align::Right),
+        ("flags", Align::Left),
         ("status", Align::Left),
     ]);
     let mut unreadable_shown = std::collections::BTreeSet::new();
@@ -146,6 +147,7 @@ pub fn closing_table(report: &RunReport) -> String {
                     "-".into(),
                     "0".into(),
                     String::new(),
+                    String::new(),
                     status,
                 ]);
             }
@@ -156,12 +158,20 @@ pub fn closing_table(report: &RunReport) -> String {
             r.task.name().into(),
             r.calls.to_string(),
             format!("{:.1}s", r.secs),
+            crate::checks::describe(r.findings),
             status,
         ]);
     }
     let u = &report.manifest.usage;
+    let checks = match report.manifest.findings.as_ref().map(crate::checks::sum) {
+        Some(c) if c.total() > 0 => format!(
+            "checks: {} findings (`tolk check` lists them)\n",
+            crate::checks::describe(c)
+        ),
+        _ => "checks: no findings\n".to_string(),
+    };
     format!(
-        "{}{}, {} from the cache; {} prompt + {} completion tokens{}; {:.1}s\n",
+        "{}{checks}{}, {} from the cache; {} prompt + {} completion tokens{}; {:.1}s\n",
         t.render(),
         u.calls_made(),
         u.cache_hits,

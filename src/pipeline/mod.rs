@@ -74,6 +74,8 @@ pub struct TaskRow {
     pub calls: u64,
     /// Seconds from the start of the run until the task finished.
     pub secs: f64,
+    /// What the output checks found in its output.
+    pub findings: crate::checks::Count,
 }
 
 /// How a run ended.

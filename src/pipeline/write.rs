@@ -3,6 +3,7 @@
 
 use super::prepare::Inputs;
 use super::{Finished, LOCAL_WARNING, RunOptions, RunReport, TaskRow};
+use crate::checks;
 use crate::endpoint::Endpoint;
 use crate::llm::Stats;
 use crate::prompt::PromptSet;
@@ -74,8 +75,10 @@ fn record(
     entries: &mut [InputEntry],
     model_name: &str,
     warning: Option<&str>,
+    prompts: &PromptSet,
     rows: &mut Vec<TaskRow>,
 ) -> Result<(), StoreError> {
+    let checker = checks::Checker::new(&prompts.glossary, prompts.get("summary_reduce").system());
     for f in finished {
         let entry = entries
             .iter_mut()
@@ -87,9 +90,18 @@ fn record(
         entry.warnings.append(&mut result.notes.warnings);
         entry.dropped_citations += result.notes.dropped_citations;
         entry.unverified_quotes += result.notes.unverified_quotes;
+        let mut found = checks::Tally::new();
         if let Some(output) = &mut result.output {
             output.fill_model(model_name);
+            // The checks run on every output, answered live or from the cache.
+            checker.output(output);
+            checks::tally(&mut found, checks::findings(output));
             write_output(&dir.join(&f.doc_id), f.task, output, warning)?;
+        }
+        for (check, c) in &found {
+            let e = entry.findings.entry(check.clone()).or_default();
+            e.major += c.major;
+            e.minor += c.minor;
         }
         rows.push(TaskRow {
             doc_id: f.doc_id.clone(),
@@ -97,6 +109,7 @@ fn record(
             status: status.clone(),
             calls: f.calls,
             secs: f.secs,
+            findings: checks::sum(&found),
         });
         entry.tasks.insert(f.task.name().to_string(), status);
     }
@@ -121,6 +134,7 @@ fn record_unreadable(
                 status: status.clone(),
                 calls: 0,
                 secs: 0.0,
+                findings: checks::Count::default(),
             });
         }
         entries.push(InputEntry {
@@ -184,10 +198,12 @@ pub fn run_folder(
         &mut entries,
         &model_name,
         warning,
+        prompts,
         &mut rows,
     )?;
     record_unreadable(&inputs, &opts.tasks, &mut entries, &mut rows);
     let all_ok = entries.iter().all(InputEntry::all_ok);
+    let entries_findings: Vec<checks::Tally> = entries.iter().map(|e| e.findings.clone()).collect();
     let manifest = Manifest {
         run_id: run_id.clone(),
         label: opts.label.clone(),
@@ -214,6 +230,17 @@ pub fn run_folder(
         prompts: prompts.hashes.clone(),
         inputs: entries,
         usage: usage(&counts, ep.prices.is_some()),
+        findings: Some({
+            let mut t = checks::Tally::new();
+            for e in &entries_findings {
+                for (k, c) in e {
+                    let x = t.entry(k.clone()).or_default();
+                    x.major += c.major;
+                    x.minor += c.minor;
+                }
+            }
+            t
+        }),
         duration_s: (duration_s * 1000.0).round() / 1000.0,
         exit_status: if all_ok { 0 } else { 1 },
     };

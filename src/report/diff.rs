@@ -59,12 +59,18 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
         return s;
     }
     let _ = writeln!(s, "A: {}\nB: {}\n", name(&d.a), name(&d.b));
+    let _ = writeln!(s, "{}\n", checks_line(d));
     for doc in &d.documents {
         if doc.is_empty() {
-            let _ = writeln!(s, "== {}: no differences\n", doc.doc_id);
+            let _ = writeln!(
+                s,
+                "== {}: no differences ({})\n",
+                doc.doc_id,
+                doc_checks(doc)
+            );
             continue;
         }
-        let _ = writeln!(s, "== {}: {}", doc.doc_id, doc.score());
+        let _ = writeln!(s, "== {}: {}; {}", doc.doc_id, doc.score(), doc_checks(doc));
         for m in &doc.missing {
             let _ = writeln!(s, "  {m}");
         }
@@ -110,6 +116,43 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
     s
 }
 
+/// "checks: A 12 major, 30 minor; B 3 major, 10 minor (numbers 4 -> 1, ...)".
+pub fn checks_line(d: &RunDiff) -> String {
+    use crate::checks::describe;
+    let (Some(by), Some([a, b])) = (&d.findings, d.findings_total()) else {
+        return "checks: not compared (a run was made before the output checks; `tolk check` checks it)".into();
+    };
+    let changed: Vec<String> = by
+        .iter()
+        .filter(|(_, [x, y])| x.total() != y.total())
+        .map(|(k, [x, y])| format!("{k} {} -> {}", x.total(), y.total()))
+        .collect();
+    let mut line = format!(
+        "checks: A {}; B {}",
+        findings(describe(a)),
+        findings(describe(b))
+    );
+    if !changed.is_empty() {
+        line.push_str(&format!(" ({})", changed.join(", ")));
+    }
+    line
+}
+
+fn findings(s: String) -> String {
+    if s == "-" { "no findings".into() } else { s }
+}
+
+/// "findings A 2 major -> B none".
+fn doc_checks(doc: &crate::compare::DocDiff) -> String {
+    use crate::checks::describe;
+    let [a, b] = doc.findings;
+    format!(
+        "findings A {} -> B {}",
+        findings(describe(a)),
+        findings(describe(b))
+    )
+}
+
 /// The Markdown rendering.
 pub fn render_md(d: &RunDiff) -> String {
     use std::fmt::Write;
@@ -126,13 +169,14 @@ pub fn render_md(d: &RunDiff) -> String {
         let _ = writeln!(s, "No differences.");
         return s;
     }
+    let _ = writeln!(s, "{}.\n", checks_line(d));
     for doc in &d.documents {
         let _ = writeln!(s, "## {}\n", doc.doc_id);
         if doc.is_empty() {
-            let _ = writeln!(s, "No differences.\n");
+            let _ = writeln!(s, "No differences ({}).\n", doc_checks(doc));
             continue;
         }
-        let _ = writeln!(s, "{}.\n", doc.score());
+        let _ = writeln!(s, "{}; {}.\n", doc.score(), doc_checks(doc));
         if let Some(w) = &doc.summary {
             let _ = writeln!(s, "### Summary\n\n{}\n", words_md(w));
         }

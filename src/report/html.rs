@@ -182,6 +182,46 @@ struct Row {
     lines: Vec<Line>,
     label: String,
     en: Option<String>,
+    /// The output checks' findings about this segment's English.
+    checks: Vec<FlagView>,
+    /// "major", "minor" or "" (none): the worst finding, for the row's class.
+    flagged: &'static str,
+}
+
+/// A finding as a badge: severity, check, message.
+#[derive(Serialize)]
+struct FlagView {
+    severity: &'static str,
+    check: &'static str,
+    segment: String,
+    label: String,
+    lines: String,
+    message: String,
+}
+
+fn flag_view(f: &crate::tasks::finding::Finding) -> FlagView {
+    FlagView {
+        severity: f.severity.name(),
+        check: f.check.name(),
+        segment: f.segment.clone(),
+        label: f
+            .lines
+            .map(|l| format!("L{}", range(l)))
+            .unwrap_or_default(),
+        lines: f.lines.map(range).unwrap_or_default(),
+        message: f.message.clone(),
+    }
+}
+
+fn worst(findings: &[crate::tasks::finding::Finding]) -> &'static str {
+    use crate::tasks::finding::Severity;
+    if findings.iter().any(|f| f.severity == Severity::Major) {
+        "major"
+    } else if findings.is_empty() {
+        ""
+    } else {
+        "minor"
+    }
 }
 
 fn rows(t: &TranslationOut, original: Option<&[String]>) -> Vec<Row> {
@@ -216,6 +256,8 @@ fn rows(t: &TranslationOut, original: Option<&[String]>) -> Vec<Row> {
                 label: format!("L{}", range(s.lines)),
                 lines,
                 en: s.en.clone(),
+                checks: s.checks.iter().map(flag_view).collect(),
+                flagged: worst(&s.checks),
             }
         })
         .collect()
@@ -324,6 +366,9 @@ struct DocRow {
     cells: Vec<Option<Cell>>,
     warnings: usize,
     unverified: u32,
+    /// The output checks' findings, by severity.
+    major: u32,
+    minor: u32,
 }
 
 /// Each task's status as the pages show it: `ok`, `failed: <reason>`, `unreadable: <reason>`.
@@ -397,6 +442,8 @@ fn doc_row(
             .collect(),
         warnings: input.warnings.len(),
         unverified: input.unverified_quotes,
+        major: crate::checks::sum(&input.findings).major,
+        minor: crate::checks::sum(&input.findings).minor,
         page,
     }
 }
@@ -442,6 +489,16 @@ fn doc_html(
         read_json(&doc_dir.join(Task::Translate.json_file())).ok();
     let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
     let (original, source_note) = original_lines(input);
+    // Findings about the letter as a whole: the summary's and the stance's.
+    let other: Vec<FlagView> = summary
+        .iter()
+        .flat_map(|s| &s.checks)
+        .chain(stance.iter().flat_map(|s| &s.checks))
+        .map(flag_view)
+        .collect();
+    let flagged_segments = translation.as_ref().map_or(0, |t| {
+        t.segments.iter().filter(|s| !s.checks.is_empty()).count()
+    });
     render(
         "doc.html",
         &json!({
@@ -454,6 +511,10 @@ fn doc_html(
             "rows": translation.as_ref().map(|t| rows(t, original.as_deref())),
             "summary": summary.as_ref().map(summary_view),
             "stance": stance.map(stance_view),
+            "other_checks": other,
+            "flagged_segments": flagged_segments,
+            "findings": crate::checks::sum(&input.findings),
+            "terminology": translation.as_ref().map(|t| &t.terminology),
             "model": translation.as_ref().map(|t| t.model.clone())
                 .or_else(|| summary.as_ref().map(|s| s.model.clone())),
         }),
@@ -498,6 +559,8 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
             "run": &run,
             "columns": &columns,
             "documents": &rows_out,
+            "findings": m.findings.as_ref().map(crate::checks::sum),
+            "by_check": &m.findings,
         }),
     )?;
     let index = dest.join("index.html");
@@ -510,9 +573,46 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
 }
 
 /// Write the page of the differences between two runs.
-pub fn write_diff(d: &RunDiff, b: &Manifest, dest: &Path) -> Result<PathBuf, ReportError> {
+/// With `eval` (when `[eval]` names a gold file or a reference folder), the page also shows
+/// both runs' scores, per letter, and which is closer.
+pub fn write_diff(
+    d: &RunDiff,
+    b: &Manifest,
+    eval: Option<(&crate::eval::RunEval, &crate::eval::RunEval)>,
+    dest: &Path,
+) -> Result<PathBuf, ReportError> {
     let run = &run_view(b);
-    let html = render("diff.html", &json!({ "d": d, "run": run }))?;
+    let eval = eval.map(|(a, b)| {
+        let letters: Vec<serde_json::Value> = a
+            .checks
+            .letters
+            .iter()
+            .map(|l| {
+                let d = &l.doc_id;
+                let chrf = |e: &crate::eval::RunEval| {
+                    e.translation.as_ref().and_then(|t| t.letters.iter().find(|x| &x.doc_id == d)).map(|x| format!("{:.1}", x.chrf))
+                };
+                let stance = |e: &crate::eval::RunEval| {
+                    e.stance.as_ref().and_then(|t| t.letters.iter().find(|x| &x.doc_id == d)).map(|x| format!("{}/{}", x.agreement.agree, x.agreement.total))
+                };
+                let per = |e: &crate::eval::RunEval| {
+                    e.checks.letters.iter().find(|x| &x.doc_id == d).filter(|x| x.segments > 0).map(|x| format!("{:.1}", 100.0 * x.findings.total() as f64 / x.segments as f64))
+                };
+                json!({"doc_id": d, "chrf": [chrf(a), chrf(b)], "stance": [stance(a), stance(b)], "per_100": [per(a), per(b)]})
+            })
+            .collect();
+        json!({
+            "letters": letters,
+            "chrf": [a.translation.as_ref().map(|t| format!("{:.1}", t.chrf)), b.translation.as_ref().map(|t| format!("{:.1}", t.chrf))],
+            "stance": [a.stance.as_ref().map(|t| format!("{:.1}%", 100.0 * t.accuracy)), b.stance.as_ref().map(|t| format!("{:.1}%", 100.0 * t.accuracy))],
+            "per_100": [format!("{:.1}", a.checks.per_100), format!("{:.1}", b.checks.per_100)],
+            "verdict": crate::eval::verdict(a, b),
+        })
+    });
+    let html = render(
+        "diff.html",
+        &json!({ "d": d, "run": run, "checks": crate::report::diff::checks_line(d), "eval": eval }),
+    )?;
     write_atomic(dest, html.as_bytes())?;
     Ok(dest.to_path_buf())
 }

@@ -26,6 +26,39 @@ pub fn lines(r: [u32; 2]) -> String {
     }
 }
 
+/// A finding as a Markdown line: `> ⚠ major · numbers: not in the English: 2024`.
+fn flag(out: &mut String, f: &crate::tasks::finding::Finding) {
+    let _ = writeln!(
+        out,
+        "> ⚠ **{}** · {}: {}  ",
+        f.severity.name(),
+        f.check.name(),
+        f.message.replace('\n', " ")
+    );
+}
+
+/// The findings of a summary or stance, as a section (none: nothing).
+fn flags_section(out: &mut String, findings: &[crate::tasks::finding::Finding]) {
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n## Checks\n");
+    for f in findings {
+        let at = f
+            .lines
+            .map(|l| format!(" ({})", lines(l)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "- ⚠ **{}** · {} · {}{at}: {}",
+            f.severity.name(),
+            f.check.name(),
+            f.segment,
+            f.message
+        );
+    }
+}
+
 fn header(
     out: &mut String,
     title: &str,
@@ -61,6 +94,30 @@ pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
         };
         let _ = writeln!(out, "**{}** `{}`{tag}  ", lines(s.lines), s.id);
         let _ = writeln!(out, "{}\n", en.replace('\n', "  \n"));
+        if !s.checks.is_empty() {
+            for f in &s.checks {
+                flag(&mut out, f);
+            }
+            out.push('\n');
+        }
+    }
+    let missed: Vec<_> = t.terminology.iter().filter(|u| u.missed > 0).collect();
+    if !missed.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Terminology\n\n| Dutch | fixed English | used | missed | segments |\n|---|---|---|---|---|"
+        );
+        for u in missed {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                u.nl,
+                u.en,
+                u.used,
+                u.missed,
+                u.segments.join(", ")
+            );
+        }
     }
     out
 }
@@ -86,6 +143,7 @@ pub fn summary(s: &SummaryOut, warning: Option<&str>) -> String {
         };
         let _ = writeln!(out, "- {} ({refs})", k.text_en);
     }
+    flags_section(&mut out, &s.checks);
     out
 }
 
@@ -166,5 +224,6 @@ pub fn stance(s: &StanceOut, warning: Option<&str>) -> String {
             evidence(&mut out, e);
         }
     }
+    flags_section(&mut out, &s.checks);
     out
 }

@@ -99,6 +99,22 @@ impl<'de> Deserialize<'de> for TaskStatus {
     }
 }
 
+/// Findings of the output checks, by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Count {
+    pub fn total(&self) -> u32 {
+        self.major + self.minor
+    }
+}
+
+/// Findings counted by check: check name -> count.
+pub type Tally = BTreeMap<String, Count>;
+
 /// One input document and how its tasks ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct InputEntry {
@@ -116,6 +132,9 @@ pub struct InputEntry {
     pub unverified_quotes: u32,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What the output checks found in this document's outputs, by check.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub findings: Tally,
 }
 
 /// Calls, tokens and money.
@@ -188,6 +207,10 @@ pub struct Manifest {
     pub prompts: BTreeMap<String, String>,
     pub inputs: Vec<InputEntry>,
     pub usage: UsageTotals,
+    /// What the output checks found over the run, by check (None: a run made before the
+    /// checks existed; `tolk check` checks it now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Tally>,
     pub duration_s: f64,
     pub exit_status: i32,
 }

@@ -6,6 +6,7 @@
 //! chunk when a paragraph is longer than the budget. Segments of a document cover every original
 //! line that has text exactly once (a line belongs to the segment its text begins in).
 
+pub mod finding;
 pub mod stance;
 pub mod summary;
 pub mod translate;

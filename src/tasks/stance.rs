@@ -71,6 +71,9 @@ pub struct StanceOut {
     pub doc_type: String,
     pub overall: Overall,
     pub topics: Vec<TopicOut>,
+    /// What the output checks found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::finding::Finding>,
 }
 
 /// Bounds on a constrained (embedded-model) answer: free text in characters, lists in items. A
@@ -476,6 +479,7 @@ pub fn assemble(
             .to_string(),
         overall,
         topics: topic_out,
+        checks: Vec::new(),
     };
     (out, unverified)
 }

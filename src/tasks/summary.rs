@@ -38,6 +38,9 @@ pub struct SummaryOut {
     pub model: String,
     pub summary_en: String,
     pub key_points: Vec<KeyPoint>,
+    /// What the output checks found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::finding::Finding>,
 }
 
 /// The summary task.
@@ -279,6 +282,7 @@ pub fn assemble(doc: &Document, value: &Value, model: &str) -> (SummaryOut, Note
             model: model.to_string(),
             summary_en,
             key_points,
+            checks: Vec::new(),
         },
         notes,
     )

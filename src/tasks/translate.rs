@@ -30,6 +30,9 @@ pub struct SegmentOut {
     pub nl: String,
     /// None when the call for its chunk failed (the manifest says why).
     pub en: Option<String>,
+    /// What the output checks found in this segment's English.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::finding::Finding>,
 }
 
 /// translation.json
@@ -39,6 +42,9 @@ pub struct TranslationOut {
     pub source: Source,
     pub model: String,
     pub segments: Vec<SegmentOut>,
+    /// Each glossary term of the letter: where it occurs and whether its fixed English was used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terminology: Vec<super::finding::TermUse>,
 }
 
 /// An English rendering of a Dutch segment is at most this many characters per source character
@@ -234,6 +240,7 @@ pub async fn run(
         source: Source::of(doc),
         model: String::new(),
         segments: Vec::new(),
+        terminology: Vec::new(),
     };
     let plan = match calls(doc, chunks, ctx) {
         Ok(p) => p,
@@ -268,6 +275,7 @@ pub async fn run(
                 spans: interrupted.then_some(s.spans),
                 nl: s.text,
                 en,
+                checks: Vec::new(),
             });
         }
     }
@@ -352,6 +360,7 @@ mod tests {
             spans: None,
             nl: nl.into(),
             en: Some(en.into()),
+            checks: Vec::new(),
         };
         let out = TranslationOut {
             doc_id: "d".into(),
@@ -365,6 +374,7 @@ mod tests {
                 seg("p2", "Wij zijn voor.", ""),
                 seg("p3", "6)", "6)"),
             ],
+            terminology: Vec::new(),
         };
         assert_eq!(empty(&out), ["translation of p2 (lines 7-8) is empty"]);
     }
@@ -385,7 +395,9 @@ mod tests {
                 spans: None,
                 nl: "Wij zijn tegen.".into(),
                 en: Some(en.into()),
+                checks: Vec::new(),
             }],
+            terminology: Vec::new(),
         };
         assert!(stopped_at_bound(&out("We are against.")).is_empty());
         let at = "again ".repeat(20);

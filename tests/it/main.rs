@@ -1,8 +1,10 @@
 //! Integration tests, one binary: `cargo test` runs them all.
 mod batch;
 mod capabilities;
+mod checks;
 mod cli_chunk;
 mod client;
+mod eval;
 mod letters;
 mod local;
 mod real_server;

@@ -1,0 +1,669 @@
+//! Checks on every output: deterministic, in-process, no call and no network. They run after
+//! each task on every endpoint, cached results included, and their findings become part of the
+//! output (each segment's `checks`, the summary's and the stance's), the manifest (totals by
+//! check), the Markdown, the report and `tolk check`.
+//!
+//! What each check looks at is said in its own module: [`numbers`], [`codes`], [`names`],
+//! [`glossary`], [`text`] (untranslated English), [`alignment`] (misaligned or duplicated
+//! segments), [`shape`] (negation, length, repetition); summary and stance checks are below.
+//! A finding is `{check, severity, segment, lines, message, evidence}` ([`Finding`]).
+
+pub mod alignment;
+pub mod codes;
+pub mod glossary;
+pub mod names;
+pub mod numbers;
+pub mod shape;
+pub mod text;
+
+use crate::prompt::Term;
+use crate::tasks::TaskOutput;
+pub use crate::tasks::finding::{Check, Finding, Severity, TermUse};
+use crate::tasks::stance::StanceOut;
+use crate::tasks::summary::SummaryOut;
+use crate::tasks::translate::{TranslationOut, has_words};
+use std::collections::BTreeMap;
+use text::{Lang, flat, function_words, kept_quotes, language};
+
+/// English shorter than this share of the Dutch (in characters) has lost part of it.
+const SHORT_RATIO: f64 = 0.6;
+/// ... and longer than this has added something.
+const LONG_RATIO: f64 = 2.0;
+
+fn finding(
+    check: Check,
+    severity: Severity,
+    segment: &str,
+    lines: Option<[u32; 2]>,
+    message: impl Into<String>,
+    evidence: impl Into<String>,
+) -> Finding {
+    Finding {
+        check,
+        severity,
+        segment: segment.to_string(),
+        lines,
+        message: message.into(),
+        evidence: evidence.into(),
+    }
+}
+
+/// The findings about one segment's English on its own.
+fn segment(
+    id: &str,
+    lines: [u32; 2],
+    nl: &str,
+    en: &str,
+    glossary: &[glossary::Compiled<'_>],
+    terms: &[Term],
+) -> Vec<Finding> {
+    use Severity::{Major, Minor};
+    let l = Some(lines);
+    let mut out = Vec::new();
+    let f = |c, s, m: String, e: String| finding(c, s, id, l, m, e);
+    if en.trim().is_empty() {
+        out.push(f(
+            Check::Empty,
+            Major,
+            "the English is empty".into(),
+            String::new(),
+        ));
+        return out;
+    }
+    if flat(en) == flat(nl) && language(nl) == Lang::Dutch {
+        out.push(f(
+            Check::Identical,
+            Major,
+            "the English is the Dutch, unchanged".into(),
+            preview(en),
+        ));
+        return out;
+    }
+    let mut rest = en.to_string();
+    for q in kept_quotes(en, nl) {
+        rest = rest.replace(&q, " ");
+    }
+    let (nl_fw, en_fw) = function_words(&rest);
+    if nl_fw >= 3 && nl_fw > en_fw {
+        out.push(f(
+            Check::Untranslated,
+            Major,
+            format!("the English is mostly Dutch ({nl_fw} Dutch function words, {en_fw} English)"),
+            preview(en),
+        ));
+        return out;
+    }
+    if nl_fw >= 2 && nl_fw * 3 >= en_fw {
+        out.push(f(
+            Check::Untranslated,
+            Minor,
+            format!(
+                "Dutch words left in the English ({nl_fw} Dutch function words, {en_fw} English)"
+            ),
+            preview(en),
+        ));
+    }
+    let n = numbers::compare(nl, en);
+    if !n.missing.is_empty() {
+        out.push(f(
+            Check::Numbers,
+            Major,
+            format!("not in the English: {}", n.missing.join(", ")),
+            n.missing.join(", "),
+        ));
+    }
+    if !n.months.is_empty() {
+        out.push(f(
+            Check::Numbers,
+            Major,
+            format!(
+                "the date's month is not in the English: {}",
+                n.months.join(", ")
+            ),
+            n.months.join(", "),
+        ));
+    }
+    if !n.added.is_empty() {
+        out.push(f(
+            Check::Numbers,
+            Minor,
+            format!("numbers the Dutch does not have: {}", n.added.join(", ")),
+            n.added.join(", "),
+        ));
+    }
+    let lost = codes::compare(nl, en);
+    let (markers, links): (Vec<_>, Vec<_>) = lost.into_iter().partition(|c| c.marker);
+    if !links.is_empty() {
+        let list: Vec<String> = links.into_iter().map(|c| c.code).collect();
+        out.push(f(
+            Check::Codes,
+            Major,
+            format!("not kept verbatim: {}", list.join(", ")),
+            list.join(", "),
+        ));
+    }
+    if !markers.is_empty() {
+        let list: Vec<String> = markers.into_iter().map(|c| c.code).collect();
+        out.push(f(
+            Check::Codes,
+            Minor,
+            format!("footnote marker not kept: {}", list.join(", ")),
+            list.join(", "),
+        ));
+    }
+    let missing = names::missing(nl, en, terms);
+    if !missing.is_empty() {
+        out.push(f(
+            Check::Names,
+            Minor,
+            format!("not carried over: {}", missing.join(", ")),
+            missing.join(", "),
+        ));
+    }
+    for g in glossary.iter().filter(|g| g.in_dutch(nl)) {
+        if !g.in_english(en) {
+            out.push(f(
+                Check::Glossary,
+                Minor,
+                format!("\"{}\" should be \"{}\"", g.term.nl, g.term.en),
+                g.term.nl.clone(),
+            ));
+        }
+    }
+    let (neg_nl, neg_en) = shape::negations(nl, en);
+    if neg_nl > neg_en {
+        out.push(f(
+            Check::Negation,
+            if neg_en == 0 { Major } else { Minor },
+            format!("the Dutch negates {neg_nl} times, the English {neg_en}"),
+            format!("{neg_nl} / {neg_en}"),
+        ));
+    }
+    if nl.split_whitespace().count() >= 8 {
+        // The shorter of the two measures: characters, and words (a heading of long Dutch
+        // compounds has few words but many characters).
+        let words = en.split_whitespace().count() as f64 / nl.split_whitespace().count() as f64;
+        let r = shape::ratio(nl, en).min(words.max(shape::ratio(nl, en) * 0.8));
+        if r < SHORT_RATIO {
+            out.push(f(
+                Check::Length,
+                Major,
+                format!(
+                    "the English is {:.0}% of the Dutch: part of it may be missing",
+                    r * 100.0
+                ),
+                format!("{r:.2}"),
+            ));
+        } else if r > LONG_RATIO {
+            out.push(f(
+                Check::Length,
+                Minor,
+                format!(
+                    "the English is {:.0}% of the Dutch: something may be added",
+                    r * 100.0
+                ),
+                format!("{r:.2}"),
+            ));
+        } else if shape::ends_sentence(nl) && !shape::ends_like(nl, en) {
+            out.push(f(
+                Check::Length,
+                Minor,
+                "the English stops in the middle of a sentence".to_string(),
+                tail(en),
+            ));
+        }
+    }
+    if let Some(r) = shape::repetition(nl, en) {
+        out.push(f(
+            Check::Repetition,
+            Major,
+            format!("the English repeats {r}"),
+            r,
+        ));
+    }
+    out
+}
+
+fn preview(s: &str) -> String {
+    let mut p: String = s.chars().take(80).collect();
+    if s.chars().count() > 80 {
+        p.push('…');
+    }
+    p
+}
+
+fn tail(s: &str) -> String {
+    let n = s.chars().count();
+    s.chars().skip(n.saturating_sub(40)).collect()
+}
+
+fn lines_label(l: [u32; 2]) -> String {
+    if l[0] == l[1] {
+        format!("line {}", l[0])
+    } else {
+        format!("lines {}-{}", l[0], l[1])
+    }
+}
+
+/// The checks, ready to run: the glossary compiled once (its patterns are the costly part).
+pub struct Checker<'a> {
+    terms: &'a [Term],
+    glossary: Vec<glossary::Compiled<'a>>,
+    summary_instructions: &'a str,
+}
+
+impl<'a> Checker<'a> {
+    /// `summary_instructions`: the summary prompt's system text, for the echo check.
+    pub fn new(terms: &'a [Term], summary_instructions: &'a str) -> Checker<'a> {
+        Checker {
+            terms,
+            glossary: glossary::compile(terms),
+            summary_instructions,
+        }
+    }
+
+    pub fn translation(&self, out: &mut TranslationOut) {
+        translation_with(out, &self.glossary, self.terms);
+    }
+
+    /// Check any task's output.
+    pub fn output(&self, o: &mut TaskOutput) {
+        match o {
+            TaskOutput::Translation(t) => self.translation(t),
+            TaskOutput::Summary(s) => summary(s, self.summary_instructions),
+            TaskOutput::Stance(s) => stance(s),
+        }
+    }
+}
+
+/// Check a translation: every segment's findings go into its `checks`, and the letter's
+/// terminology table into `terminology`.
+pub fn translation(out: &mut TranslationOut, terms: &[Term]) {
+    translation_with(out, &glossary::compile(terms), terms);
+}
+
+fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled<'_>], terms: &[Term]) {
+    let judged: Vec<bool> = out.segments.iter().map(|s| has_words(&s.nl)).collect();
+    let nl: Vec<&str> = out.segments.iter().map(|s| s.nl.as_str()).collect();
+    let en: Vec<Option<&str>> = out
+        .segments
+        .iter()
+        .zip(&judged)
+        .map(|(s, &j)| s.en.as_deref().filter(|_| j))
+        .collect();
+    let mut found: Vec<Vec<Finding>> = vec![Vec::new(); out.segments.len()];
+    let aligner = alignment::Aligner::new(&nl, &en);
+    for (i, s) in out.segments.iter().enumerate() {
+        let Some(e) = en[i] else { continue };
+        found[i] = segment(&s.id, s.lines, &s.nl, e, glossary, terms);
+        if let Some((j, copy)) = aligner.misaligned(i) {
+            let other = &out.segments[j];
+            found[i].push(finding(
+                Check::Misaligned,
+                Severity::Major,
+                &s.id,
+                Some(s.lines),
+                format!(
+                    "the English {} the Dutch of {} ({}), not of {}",
+                    if copy { "is" } else { "renders" },
+                    lines_label(other.lines),
+                    other.id,
+                    lines_label(s.lines)
+                ),
+                preview(e),
+            ));
+        }
+    }
+    for group in alignment::duplicates(&nl, &en) {
+        let ids: Vec<&str> = group.iter().map(|&k| out.segments[k].id.as_str()).collect();
+        for &k in &group {
+            let s = &out.segments[k];
+            found[k].push(finding(
+                Check::Duplicate,
+                Severity::Major,
+                &s.id,
+                Some(s.lines),
+                format!(
+                    "the same English stands for different Dutch ({})",
+                    ids.join(", ")
+                ),
+                preview(en[k].unwrap_or("")),
+            ));
+        }
+    }
+    for (s, f) in out.segments.iter_mut().zip(found) {
+        s.checks = f;
+    }
+    out.terminology = terminology(out, glossary);
+}
+
+/// Each glossary term of the letter: the segments that have it, and how often its rendering
+/// was used.
+fn terminology(out: &TranslationOut, glossary: &[glossary::Compiled<'_>]) -> Vec<TermUse> {
+    let mut table: Vec<TermUse> = Vec::new();
+    for g in glossary {
+        let t = g.term;
+        let mut u = TermUse {
+            nl: t.nl.clone(),
+            en: t.en.clone(),
+            segments: Vec::new(),
+            used: 0,
+            missed: 0,
+        };
+        for s in &out.segments {
+            if !g.in_dutch(&s.nl) {
+                continue;
+            }
+            u.segments.push(s.id.clone());
+            match &s.en {
+                Some(e) if g.in_english(e) => u.used += 1,
+                Some(_) => u.missed += 1,
+                None => {}
+            }
+        }
+        if !u.segments.is_empty() {
+            table.push(u);
+        }
+    }
+    table
+}
+
+/// Runs of six words of the instructions (template tags left out), for the echo check.
+fn instruction_runs(instructions: &str) -> Vec<String> {
+    let plain = regex::Regex::new(r"\{\{.*?\}\}|\{%.*?%\}")
+        .map(|r| r.replace_all(instructions, " ").into_owned())
+        .unwrap_or_default();
+    let words: Vec<String> = flat(&plain).split(' ').map(String::from).collect();
+    words.windows(6).map(|w| w.join(" ")).collect()
+}
+
+/// Check a summary: English, not an echo of the instructions, every key point citing lines.
+pub fn summary(out: &mut SummaryOut, instructions: &str) {
+    use Severity::Major;
+    let mut found = Vec::new();
+    let s = &out.summary_en;
+    if s.trim().is_empty() {
+        found.push(finding(
+            Check::Empty,
+            Major,
+            "summary",
+            None,
+            "the summary is empty",
+            "",
+        ));
+    } else if language(s) == Lang::Dutch {
+        found.push(finding(
+            Check::NotEnglish,
+            Major,
+            "summary",
+            None,
+            "the summary is in Dutch",
+            preview(s),
+        ));
+    }
+    let flat_summary = flat(s);
+    if let Some(run) = instruction_runs(instructions)
+        .into_iter()
+        .find(|r| flat_summary.contains(r.as_str()))
+    {
+        found.push(finding(
+            Check::NotEnglish,
+            Major,
+            "summary",
+            None,
+            "the summary echoes the instructions instead of summarising the letter",
+            run,
+        ));
+    }
+    if let Some(r) = shape::repetition("", s) {
+        found.push(finding(
+            Check::Repetition,
+            Major,
+            "summary",
+            None,
+            format!("the summary repeats {r}"),
+            r,
+        ));
+    }
+    for (k, kp) in out.key_points.iter().enumerate() {
+        let id = format!("kp{}", k + 1);
+        let first = kp
+            .lines
+            .first()
+            .map(|a| [a[0], kp.lines.last().map_or(a[1], |b| b[1])]);
+        if kp.lines.is_empty() {
+            found.push(finding(
+                Check::Uncited,
+                Major,
+                &id,
+                None,
+                "the key point cites no lines",
+                preview(&kp.text_en),
+            ));
+        }
+        if language(&kp.text_en) == Lang::Dutch {
+            found.push(finding(
+                Check::NotEnglish,
+                Major,
+                &id,
+                first,
+                "the key point is in Dutch",
+                preview(&kp.text_en),
+            ));
+        }
+    }
+    out.checks = found;
+}
+
+/// Check a stance: every side taken has a verified quote, a topic not addressed has none, and
+/// rationales and glosses are English.
+pub fn stance(out: &mut StanceOut) {
+    use crate::ground::Match;
+    use Severity::{Major, Minor};
+    let mut found = Vec::new();
+    let mut judge =
+        |id: &str, stance: &str, rationale: &str, evidence: &[crate::tasks::stance::Evidence]| {
+            let verified = evidence.iter().any(|e| e.status != Match::Unverified);
+            let lines = evidence.iter().find_map(|e| e.lines);
+            if matches!(stance, "support" | "oppose" | "mixed") && !verified {
+                found.push(finding(
+                    Check::Unsupported,
+                    Major,
+                    id,
+                    None,
+                    format!("\"{stance}\" without a verified quote"),
+                    stance,
+                ));
+            }
+            if stance == "not_addressed" && !evidence.is_empty() {
+                found.push(finding(
+                    Check::Inconsistent,
+                    Minor,
+                    id,
+                    lines,
+                    format!(
+                        "judged not addressed, yet quoted {} time(s)",
+                        evidence.len()
+                    ),
+                    evidence[0].quote_nl.clone(),
+                ));
+            }
+            if stance != "not_addressed" && rationale.trim().is_empty() {
+                found.push(finding(
+                    Check::Empty,
+                    Minor,
+                    id,
+                    lines,
+                    "no rationale for the judgement",
+                    stance,
+                ));
+            } else if language(rationale) == Lang::Dutch {
+                found.push(finding(
+                    Check::NotEnglish,
+                    Major,
+                    id,
+                    lines,
+                    "the rationale is in Dutch",
+                    preview(rationale),
+                ));
+            }
+            for e in evidence {
+                if language(&e.quote_en) == Lang::Dutch {
+                    found.push(finding(
+                        Check::NotEnglish,
+                        Minor,
+                        id,
+                        e.lines,
+                        "the quote's gloss is in Dutch",
+                        preview(&e.quote_en),
+                    ));
+                }
+            }
+        };
+    let o = &out.overall;
+    judge("overall", &o.stance, &o.rationale_en, &o.evidence);
+    for t in &out.topics {
+        judge(&t.topic, &t.stance, &t.rationale_en, &t.evidence);
+    }
+    // One rationale for many topics: the model repeated itself.
+    let mut by_rationale: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for t in &out.topics {
+        let f = flat(&t.rationale_en);
+        if f.split(' ').count() >= 4 {
+            by_rationale.entry(f).or_default().push(&t.topic);
+        }
+    }
+    for (_, topics) in by_rationale.into_iter().filter(|(_, v)| v.len() >= 3) {
+        found.push(finding(
+            Check::Duplicate,
+            Minor,
+            topics[0],
+            None,
+            format!(
+                "the same rationale for {} topics ({})",
+                topics.len(),
+                topics.join(", ")
+            ),
+            topics.join(", "),
+        ));
+    }
+    out.checks = found;
+}
+
+/// Check any task's output (see [`Checker`] to check many).
+pub fn output(o: &mut TaskOutput, glossary: &[Term], summary_instructions: &str) {
+    Checker::new(glossary, summary_instructions).output(o);
+}
+
+/// Every finding of an output.
+pub fn findings(o: &TaskOutput) -> Vec<&Finding> {
+    match o {
+        TaskOutput::Translation(t) => t.segments.iter().flat_map(|s| &s.checks).collect(),
+        TaskOutput::Summary(s) => s.checks.iter().collect(),
+        TaskOutput::Stance(s) => s.checks.iter().collect(),
+    }
+}
+
+pub use crate::store::run::{Count, Tally};
+
+/// Add `findings` to `tally`.
+pub fn tally<'a>(tally: &mut Tally, findings: impl IntoIterator<Item = &'a Finding>) {
+    for f in findings {
+        let c = tally.entry(f.check.name().to_string()).or_default();
+        match f.severity {
+            Severity::Major => c.major += 1,
+            Severity::Minor => c.minor += 1,
+        }
+    }
+}
+
+/// All of a tally, by severity.
+pub fn sum(t: &Tally) -> Count {
+    t.values().fold(Count::default(), |a, c| Count {
+        major: a.major + c.major,
+        minor: a.minor + c.minor,
+    })
+}
+
+/// "2 major, 3 minor", or "-" for none.
+pub fn describe(c: Count) -> String {
+    match (c.major, c.minor) {
+        (0, 0) => "-".into(),
+        (a, 0) => format!("{a} major"),
+        (0, b) => format!("{b} minor"),
+        (a, b) => format!("{a} major, {b} minor"),
+    }
+}
+
+/// One document of a run, its outputs checked again.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocChecks {
+    pub doc_id: String,
+    /// Segments whose Dutch has words (the denominator of "findings per 100 segments").
+    pub segments: u32,
+    /// The findings of each task's output, in task order.
+    pub findings: Vec<(crate::tasks::Task, Finding)>,
+    pub terminology: Vec<TermUse>,
+    /// Tasks of the run without an output for this document (failed, or not run).
+    pub missing: Vec<crate::tasks::Task>,
+}
+
+impl DocChecks {
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::new();
+        tally(&mut t, self.findings.iter().map(|(_, f)| f));
+        t
+    }
+}
+
+/// The outputs of each document of a run, read back and checked again with today's checks and
+/// `prompts` (so that runs made before a check existed, or with another glossary, are judged
+/// alike). A document's translation, summary and stance that cannot be read count as missing.
+pub fn recheck(
+    run_dir: &std::path::Path,
+    manifest: &crate::store::run::Manifest,
+    prompts: &crate::prompt::PromptSet,
+) -> Vec<DocChecks> {
+    use crate::tasks::Task;
+    let checker = Checker::new(&prompts.glossary, prompts.get("summary_reduce").system());
+    let mut docs = Vec::new();
+    for input in &manifest.inputs {
+        let dir = run_dir.join(&input.doc_id);
+        let mut d = DocChecks {
+            doc_id: input.doc_id.clone(),
+            segments: 0,
+            findings: Vec::new(),
+            terminology: Vec::new(),
+            missing: Vec::new(),
+        };
+        for task in Task::ALL {
+            if !input.tasks.contains_key(task.name()) {
+                continue;
+            }
+            let path = dir.join(task.json_file());
+            let read = || -> Option<TaskOutput> {
+                let bytes = std::fs::read(&path).ok()?;
+                Some(match task {
+                    Task::Translate => {
+                        TaskOutput::Translation(serde_json::from_slice(&bytes).ok()?)
+                    }
+                    Task::Summary => TaskOutput::Summary(serde_json::from_slice(&bytes).ok()?),
+                    Task::Stance => TaskOutput::Stance(serde_json::from_slice(&bytes).ok()?),
+                })
+            };
+            let Some(mut o) = read() else {
+                d.missing.push(task);
+                continue;
+            };
+            checker.output(&mut o);
+            if let TaskOutput::Translation(t) = &o {
+                d.segments = t.segments.iter().filter(|s| has_words(&s.nl)).count() as u32;
+                d.terminology = t.terminology.clone();
+            }
+            d.findings
+                .extend(findings(&o).into_iter().map(|f| (task, f.clone())));
+        }
+        docs.push(d);
+    }
+    docs
+}
