@@ -54,6 +54,7 @@ fn main() {
             max_tokens: Some(64),
             temperature: Some(0.0),
             seed: None,
+            plain: false,
         });
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(calls);

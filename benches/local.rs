@@ -82,6 +82,7 @@ fn main() {
             max_tokens: Some(256),
             temperature: Some(0.0),
             seed: None,
+            plain: false,
         };
         let c = rt.block_on(provider.chat(&request)).unwrap();
         let s = &provider.stats;

@@ -62,6 +62,7 @@ fn main() {
         max_tokens: None,
         whole_doc_tokens: 12_000,
         grammar: false,
+        translate_mode: tolk::config::TranslateMode::Chunk,
     };
     let endpoint = |_: ()| {
         let provider = OpenAiProvider::new(OpenAiSettings {

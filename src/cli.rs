@@ -96,6 +96,11 @@ pub struct TasksArgs {
     /// Tasks, comma-separated: translate, summary, stance (default: run.tasks).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub tasks: Option<Vec<String>>,
+    /// How to translate: chunk (one call per chunk, a JSON map of segment ids), segment (one
+    /// plain-text call per paragraph, for small models) or auto (segment for the embedded
+    /// model, chunk for an endpoint) (default: translate.mode).
+    #[arg(long, value_name = "MODE")]
+    pub translate_mode: Option<crate::config::TranslateMode>,
 }
 
 /// `--json`.
@@ -354,6 +359,9 @@ impl TasksArgs {
                 .map(|s| toml::Value::String(s.trim().to_string()))
                 .collect();
             o.push(Override::new("run", "tasks", toml::Value::Array(list)));
+        }
+        if let Some(m) = self.translate_mode {
+            o.push(Override::new("translate", "mode", m.as_str()));
         }
     }
 }

@@ -60,6 +60,46 @@ impl StructuredMode {
     }
 }
 
+/// How a letter is translated (`translate.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TranslateMode {
+    /// One call per chunk; the reply maps every segment id to its English (capable endpoints).
+    Chunk,
+    /// One call per paragraph with words, answered in plain text (small models, which copy the
+    /// Dutch or shift it by a paragraph when asked for a map of ids).
+    Segment,
+    /// Segment for the embedded model, chunk for an endpoint.
+    #[default]
+    Auto,
+}
+
+impl TranslateMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TranslateMode::Chunk => "chunk",
+            TranslateMode::Segment => "segment",
+            TranslateMode::Auto => "auto",
+        }
+    }
+
+    /// The mode a run uses: `auto` resolved for the embedded model (`local`) or an endpoint.
+    pub fn resolve(self, local: bool) -> TranslateMode {
+        match self {
+            TranslateMode::Auto if local => TranslateMode::Segment,
+            TranslateMode::Auto => TranslateMode::Chunk,
+            m => m,
+        }
+    }
+}
+
+/// `[translate]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TranslateSection {
+    pub mode: TranslateMode,
+}
+
 /// `[endpoint]`: an OpenAI-compatible server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -250,6 +290,7 @@ pub struct Config {
     pub endpoint: EndpointConfig,
     pub chunk: ChunkSection,
     pub run: RunSection,
+    pub translate: TranslateSection,
     pub local: LocalSection,
     pub eval: EvalSection,
 }
@@ -352,7 +393,7 @@ pub fn load(
             .find(|(s, k)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
         else {
             let lower = rest.to_ascii_lowercase();
-            if ["endpoint_", "chunk_", "run_", "local_", "eval_"]
+            if ["endpoint_", "chunk_", "run_", "translate_", "local_", "eval_"]
                 .iter()
                 .any(|p| lower.starts_with(p))
             {

@@ -42,7 +42,12 @@ impl Scope {
             endpoint: self.endpoint.clone(),
             model: self.model.clone(),
             messages_sha256: hash_json(&r.messages),
-            schema_sha256: hash_json(&r.schema),
+            // A plain-text reply is a different call from a JSON one under the same schema.
+            schema_sha256: if r.plain {
+                hash_json(&(&r.schema, "plain"))
+            } else {
+                hash_json(&r.schema)
+            },
             temperature: r.temperature.unwrap_or(0.0),
             seed: r.seed,
             max_tokens: r.max_tokens,

@@ -18,11 +18,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The prompt names tolk uses.
-pub const PROMPTS: &[&str] = &["translate", "summary_map", "summary_reduce", "stance"];
+pub const PROMPTS: &[&str] = &[
+    "translate",
+    "translate_segment",
+    "summary_map",
+    "summary_reduce",
+    "stance",
+];
 
 /// The prompt files compiled into tolk: file name and text.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("translate.toml", include_str!("../prompts/translate.toml")),
+    (
+        "translate_segment.toml",
+        include_str!("../prompts/translate_segment.toml"),
+    ),
     (
         "summary_map.toml",
         include_str!("../prompts/summary_map.toml"),

@@ -45,6 +45,7 @@ fn ping_request(temperature: f64, seed: Option<u64>) -> llm::ChatRequest {
         max_tokens: Some(64),
         temperature: Some(temperature),
         seed,
+        plain: false,
     }
 }
 

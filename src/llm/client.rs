@@ -228,7 +228,9 @@ impl Client {
         let mut fresh_starts = 0;
         loop {
             let completion = self.chat_observed(&current, on_sent).await?;
-            if structured::cut_off(&completion) {
+            // A plain reply that runs to its limit is a small model repeating itself: a larger
+            // budget only buys more repetition.
+            if structured::cut_off(&completion) && !current.plain {
                 let limit = current.max_tokens.unwrap_or(0);
                 if let Some(m) = self.options.max_tokens_retry
                     && !widened
@@ -254,9 +256,12 @@ impl Client {
                     current
                         .messages
                         .push(Message::assistant(completion.content.clone()));
-                    current
-                        .messages
-                        .push(Message::user(structured::repair_message(&err)));
+                    let repair = if current.plain {
+                        structured::plain_repair_message(&err)
+                    } else {
+                        structured::repair_message(&err)
+                    };
+                    current.messages.push(Message::user(repair));
                 }
                 Err(err) if fresh_starts < 2 => {
                     fresh_starts += 1;

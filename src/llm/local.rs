@@ -451,7 +451,7 @@ impl Engine<'_> {
                 limit: self.n_ctx,
             });
         }
-        let mut grammar = match &request.schema {
+        let mut grammar = match request.schema.as_ref().filter(|_| !request.plain) {
             Some(spec) => {
                 let g = llama_cpp_2::json_schema_to_grammar(&spec.schema.to_string())
                     .map_err(|e| local_err("turning the JSON Schema into a grammar", e))?;

@@ -64,6 +64,12 @@ pub struct SchemaSpec {
 pub struct ChatRequest {
     pub messages: Vec<Message>,
     pub schema: Option<SchemaSpec>,
+    /// The reply is plain text, not JSON: no `response_format`, no grammar. Its value is
+    /// `{"text": <the reply, cleaned>, "cut_off": <ended at max_tokens>}`, checked against
+    /// `schema` like any structured reply (see [`structured::plain_value`]). Small models
+    /// translate one paragraph asked in plain words and copy the Dutch when asked for a JSON map.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain: bool,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f64>,
     pub seed: Option<u64>,

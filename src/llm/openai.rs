@@ -168,7 +168,7 @@ pub fn body_for(
         .map(|m| json!({"role": m.role, "content": m.content}))
         .collect();
     let mut body = json!({"model": model, "messages": []});
-    if let Some(spec) = &request.schema {
+    if let Some(spec) = request.schema.as_ref().filter(|_| !request.plain) {
         match mode {
             StructuredMode::JsonSchema => {
                 body["response_format"] = json!({
@@ -442,6 +442,7 @@ mod tests {
             max_tokens: Some(100),
             temperature: Some(0.0),
             seed: None,
+            plain: false,
         };
         let extra = json!({"top_k": 5});
         let b = body_for("m", StructuredMode::JsonSchema, Some(&extra), &req);

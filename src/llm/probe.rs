@@ -102,6 +102,7 @@ pub fn probe_request() -> ChatRequest {
         max_tokens: Some(48),
         temperature: Some(0.0),
         seed: None,
+        plain: false,
     }
 }
 

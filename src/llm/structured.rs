@@ -14,6 +14,9 @@ pub fn cut_off(completion: &Completion) -> bool {
 /// not cut off at the token limit, valid JSON, and matching the request's schema. The validated
 /// value, or the error that says what is wrong.
 pub fn accept(completion: &Completion, request: &ChatRequest) -> Result<Value, LlmError> {
+    if request.plain {
+        return accept_plain(completion, request);
+    }
     if cut_off(completion) {
         return Err(LlmError::Truncated {
             max_tokens: request.max_tokens,
@@ -25,6 +28,60 @@ pub fn accept(completion: &Completion, request: &ChatRequest) -> Result<Value, L
         .as_ref()
         .ok_or_else(|| LlmError::Local("a structured reply needs a schema".into()))?;
     parse_and_validate(&completion.content, &schema.schema)
+}
+
+/// A plain-text reply: its value (see [`plain_value`]) checked against the request's schema, if
+/// any. A reply cut off at the token limit is kept, marked `cut_off`: in plain text there is no
+/// structure to break, and the task decides what a run-on reply is worth.
+fn accept_plain(completion: &Completion, request: &ChatRequest) -> Result<Value, LlmError> {
+    let value = plain_value(&completion.content, cut_off(completion));
+    if let Some(spec) = &request.schema {
+        validate(&spec.schema, &value).map_err(|errors| LlmError::SchemaViolation {
+            errors,
+            raw: completion.content.clone(),
+        })?;
+    }
+    Ok(value)
+}
+
+/// `{"text": ..., "cut_off": ...}` of a plain-text reply. The text is cleaned of what small
+/// models wrap around an answer: a ``` fence, a leading "English:" / "Translation:" label,
+/// quotes around the whole reply, a trailing "(Note: ...)" remark.
+pub fn plain_value(content: &str, cut_off: bool) -> Value {
+    serde_json::json!({"text": clean_plain(content), "cut_off": cut_off})
+}
+
+fn clean_plain(content: &str) -> String {
+    let mut t = content.trim();
+    if let Some(rest) = t.strip_prefix("```") {
+        let rest = rest.split_once('\n').map_or("", |(_, body)| body);
+        t = rest.strip_suffix("```").unwrap_or(rest).trim();
+    }
+    for label in [
+        "English translation:",
+        "Translation:",
+        "English:",
+        "Here is the translation:",
+        "Here is the English translation:",
+    ] {
+        if t.len() >= label.len() && t[..label.len()].eq_ignore_ascii_case(label) {
+            t = t[label.len()..].trim_start();
+        }
+    }
+    for (open, close) in [("\"", "\""), ("“", "”"), ("'", "'")] {
+        if let Some(inner) = t.strip_prefix(open).and_then(|r| r.strip_suffix(close))
+            && !inner.contains(open)
+            && !inner.contains(close)
+        {
+            t = inner.trim();
+        }
+    }
+    for note in ["\n\nNote:", "\n\n(Note:", "\n(Note:", "\nNote:"] {
+        if let Some(at) = t.find(note) {
+            t = t[..at].trim_end();
+        }
+    }
+    t.to_string()
 }
 
 /// The JSON value in `content`: the whole text, else the inside of a ``` fence, else the span
@@ -95,6 +152,32 @@ pub fn parse_and_validate(content: &str, schema: &Value) -> Result<Value, LlmErr
     Ok(value)
 }
 
+/// The follow-up message of a repair attempt of a plain-text reply.
+pub fn plain_repair_message(err: &LlmError) -> String {
+    let what = match err {
+        LlmError::SchemaViolation { errors, .. } => errors
+            .iter()
+            .map(|e| describe_plain(e))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    format!("Your previous reply cannot be used: {what} Reply again with the English translation only.")
+}
+
+/// A schema violation of a plain reply's text in words a small model follows.
+fn describe_plain(error: &str) -> &'static str {
+    if error.contains("shorter than") {
+        "it is empty or much shorter than the Dutch."
+    } else if error.contains("longer than") {
+        "it is much longer than the Dutch; translate only the text given, with no notes."
+    } else if error.contains("not allowed") || error.contains("should not be valid") {
+        "it is the Dutch text itself, not an English translation."
+    } else {
+        "it is not a translation of the text."
+    }
+}
+
 /// The follow-up message of a repair attempt: the model sees its own output and what is wrong.
 pub fn repair_message(err: &LlmError) -> String {
     let what = match err {
@@ -139,6 +222,56 @@ mod tests {
             extract_json("no json here"),
             Err(LlmError::InvalidJson { .. })
         ));
+    }
+
+    fn completion(content: &str, finish: &str) -> Completion {
+        Completion {
+            content: content.into(),
+            finish_reason: Some(finish.into()),
+            usage: None,
+            model: None,
+            system_fingerprint: None,
+            latency: std::time::Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_plain_reply_is_cleaned_checked_and_kept_when_cut_off() {
+        let schema = json!({
+            "type": "object",
+            "properties": {"text": {"type": "string", "minLength": 5, "maxLength": 60,
+                                    "not": {"const": "Wij zijn tegen."}}},
+            "required": ["text"]
+        });
+        let request = ChatRequest {
+            plain: true,
+            schema: Some(crate::llm::SchemaSpec {
+                name: "t".into(),
+                schema,
+            }),
+            ..ChatRequest::default()
+        };
+        let ok = accept(&completion("Translation: \"We are against.\"", "stop"), &request);
+        assert_eq!(ok.unwrap(), json!({"text": "We are against.", "cut_off": false}));
+        let noted = accept(
+            &completion("We are against.\n\nNote: 'tegen' means against.", "stop"),
+            &request,
+        );
+        assert_eq!(noted.unwrap()["text"], "We are against.");
+        let fenced = accept(&completion("```\nWe are against.\n```", "stop"), &request);
+        assert_eq!(fenced.unwrap()["text"], "We are against.");
+        // Cut off: kept and marked, not an error.
+        let cut = accept(&completion("We are against it, against it", "length"), &request);
+        assert_eq!(cut.unwrap()["cut_off"], true);
+        // The Dutch unchanged, or nothing: a violation, and the repair says which in words.
+        for (reply, says) in [("Wij zijn tegen.", "Dutch text itself"), ("", "empty")] {
+            let err = accept(&completion(reply, "stop"), &request).unwrap_err();
+            assert!(matches!(err, LlmError::SchemaViolation { .. }), "{err}");
+            let repair = plain_repair_message(&err);
+            assert!(repair.contains(says), "{repair}");
+        }
+        let long = accept(&completion(&"We are against. ".repeat(10), "stop"), &request);
+        assert!(plain_repair_message(&long.unwrap_err()).contains("much longer"));
     }
 
     #[test]

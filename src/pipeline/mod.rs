@@ -126,7 +126,7 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         .flat_map(|p| {
             opts.tasks
                 .iter()
-                .map(|&t| t.kind().call_count(&p.chunks, &ctx) as u64)
+                .map(|&t| t.kind().call_count(&p.doc, &p.chunks, &ctx) as u64)
         })
         .sum();
     let progress = Arc::new(Progress::new(total, opts.progress));

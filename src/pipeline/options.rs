@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub max_tokens: Option<u32>,
     pub whole_doc_tokens: usize,
     pub grammar: bool,
+    /// Chunk or segment: `translate.mode` with `auto` resolved for this endpoint.
+    pub translate_mode: crate::config::TranslateMode,
 }
 
 /// The tasks named in `names`, each once, in their fixed order.
@@ -110,6 +112,7 @@ impl RunOptions {
             // The local model answers under a grammar made from the schema: exact quotes and
             // bounded text by construction.
             grammar: scope.local,
+            translate_mode: config.translate.mode.resolve(scope.local),
         })
     }
 
@@ -123,6 +126,7 @@ impl RunOptions {
             max_tokens: self.max_tokens,
             whole_doc_tokens: self.whole_doc_tokens,
             grammar: self.grammar,
+            segment_mode: self.translate_mode == crate::config::TranslateMode::Segment,
         }
     }
 

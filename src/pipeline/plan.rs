@@ -73,7 +73,7 @@ pub async fn record(
         hits: AtomicU64::new(0),
     };
     let _ = task.run(&p.doc, &p.chunks, ctx, &rec).await;
-    let calls = task.kind().call_count(&p.chunks, ctx);
+    let calls = task.kind().call_count(&p.doc, &p.chunks, ctx);
     let cached = rec.hits.load(Ordering::Relaxed) as usize;
     let to_make = rec.recorded.into_inner().expect("recorder lock");
     Recorded {
@@ -125,7 +125,7 @@ fn prompt_tokens(spec: &CallSpec, ctx: &TaskContext) -> u64 {
         .iter()
         .map(|m| ctx.encoding.count(&m.content) + 4)
         .sum();
-    let schema = match (&spec.request.schema, ctx.grammar) {
+    let schema = match (&spec.request.schema, ctx.grammar || spec.request.plain) {
         (Some(s), false) => ctx.encoding.count(&s.schema.to_string()),
         _ => 0,
     };

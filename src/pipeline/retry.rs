@@ -54,7 +54,7 @@ pub async fn run_task(
         // Tried again: say so, and count the new plan's calls.
         let note = format!("{}: {why}", task.name());
         progress.println(&format!("{}: {note}", doc.id));
-        progress.add_calls(task.kind().call_count(&attempt.chunks, &attempt.ctx) as u64);
+        progress.add_calls(task.kind().call_count(doc, &attempt.chunks, &attempt.ctx) as u64);
         notes.push(note);
     }
 }

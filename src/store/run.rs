@@ -24,6 +24,9 @@ pub struct Params {
     pub chunk_max_tokens: usize,
     pub encoding: String,
     pub tasks: Vec<String>,
+    /// How the translation was asked: "chunk" or "segment" (older runs: none, which was chunk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub translate_mode: Option<String>,
 }
 
 /// How one task of one document ended: `{"status": "ok"}`, `{"status": "failed", "reason":

@@ -121,7 +121,7 @@ pub struct Input<'a> {
 pub trait TaskKind: Sync {
     fn about(&self) -> &'static About;
     /// How many calls it makes on these chunks, every round included.
-    fn call_count(&self, chunks: &[Chunk], ctx: &TaskContext) -> usize;
+    fn call_count(&self, doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize;
     /// Estimated (prompt, completion) tokens of a call that cannot be rendered before the
     /// answers of an earlier round are in (the summary's reduce step); tasks of one round have
     /// none.
@@ -347,6 +347,9 @@ pub struct TaskContext {
     /// that every quote is exact by construction, and free text is bounded in length, so that a
     /// small model that runs on stops at the bound rather than at the token limit.
     pub grammar: bool,
+    /// Translate one paragraph per call in plain text (`translate.mode = "segment"`), not one
+    /// chunk per call as a JSON map of segment ids.
+    pub segment_mode: bool,
 }
 
 impl TaskContext {
@@ -388,6 +391,7 @@ impl TaskContext {
             max_tokens: self.max_tokens,
             temperature: Some(self.temperature),
             seed: self.seed,
+            plain: false,
         }
     }
 }

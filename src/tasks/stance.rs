@@ -118,7 +118,7 @@ impl TaskKind for Stance {
     }
 
     /// One call for a letter that fits [`TaskContext::whole_doc_tokens`], else one per chunk.
-    fn call_count(&self, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+    fn call_count(&self, _doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize {
         if whole_letter(chunks, ctx) {
             1
         } else {

@@ -61,7 +61,7 @@ impl TaskKind for Summary {
     }
 
     /// Notes per chunk and the summary from them; one call for a letter of one chunk.
-    fn call_count(&self, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
+    fn call_count(&self, _doc: &Document, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
         if chunks.len() > 1 {
             chunks.len() + 1
         } else {

@@ -5,6 +5,13 @@
 //! English is its own text, so a small model cannot fill its slot with another paragraph's words
 //! (the embedded model wrote the next paragraph into a question number's slot, under the number's
 //! lines).
+//!
+//! In segment mode (`translate.mode = "segment"`, the embedded model's default) each segment with
+//! words is its own call, asked and answered in plain text, with the glossary terms it contains
+//! and, for a short segment or the continuation of a split paragraph, the text before it as
+//! context. No English can land under another segment's lines. A reply that is empty, far too
+//! long or the Dutch unchanged is repaired by the client; one that still reads as Dutch gets one
+//! more call that says so (a second round, cached like the first).
 
 use super::{
     About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
@@ -156,17 +163,30 @@ impl TaskKind for Translate {
     fn about(&self) -> &'static About {
         &About {
             file: "translation",
-            prompt_keys: &["translate@", "glossary"],
+            prompt_keys: &["translate@", "translate_segment@", "glossary"],
         }
     }
 
-    /// One call per chunk with words: a chunk without any is carried over without a call.
-    fn call_count(&self, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
-        chunks.iter().filter(|c| has_words(&c.text)).count()
+    /// One call per chunk with words (a chunk without any is carried over without a call); in
+    /// segment mode one per segment with words. Segment mode's second-round calls, for replies
+    /// that are still Dutch, cannot be known before the first round is in.
+    fn call_count(&self, doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+        if ctx.segment_mode {
+            (0..chunks.len())
+                .flat_map(|i| segments(doc, chunks, i))
+                .filter(|s| has_words(&s.text))
+                .count()
+        } else {
+            chunks.iter().filter(|c| has_words(&c.text)).count()
+        }
     }
 
     fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
-        Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+        if on.ctx.segment_mode {
+            Box::pin(run_segments(on.doc, on.chunks, on.ctx, on.caller))
+        } else {
+            Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+        }
     }
 }
 
@@ -287,6 +307,226 @@ pub async fn run(
     if ctx.grammar {
         notes.warnings.extend(stopped_at_bound(&out));
     }
+    TaskResult {
+        output: Some(TaskOutput::Translation(out)),
+        notes,
+        error: answers.error(),
+    }
+}
+
+/// In segment mode, a segment of fewer words than this gets the text before it as context: a
+/// heading, a list item or a salutation is ambiguous alone, and a paragraph is its own context
+/// (and a small model given a long context tends to translate it too).
+const SHORT_SEGMENT_WORDS: usize = 12;
+/// The context given: at most this many words from the end of the text before.
+const CONTEXT_WORDS: usize = 60;
+/// The second-round message for a reply that still reads as Dutch.
+pub const STILL_DUTCH: &str = "That is still Dutch. Translate the text into English. Reply with the English translation only.";
+
+/// The plain-text reply's schema in segment mode: `text` not empty, not the Dutch unchanged, at
+/// least [`floor`] and at most [`bound`] characters.
+pub fn segment_schema(nl: &str) -> Value {
+    json!({
+        "title": "tolk.segment",
+        "type": "object",
+        "properties": {
+            "text": {
+                "type": "string",
+                "minLength": floor(nl),
+                "maxLength": bound(nl),
+                "not": {"const": nl}
+            },
+            "cut_off": {"type": "boolean"}
+        },
+        "required": ["text"]
+    })
+}
+
+/// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
+/// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
+fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
+    let own = (ctx.encoding.count(nl) * 2 + 48) as u32;
+    ctx.max_tokens.map_or(own, |m| own.min(m))
+}
+
+/// One segment of a letter in segment mode, with its call (none for a segment without words).
+pub type SegmentCall = (Segment, Option<CallSpec>);
+
+/// The calls of segment mode: one per segment with words, in the letter's order.
+pub fn segment_calls(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+) -> Result<Vec<SegmentCall>, PromptError> {
+    let all: Vec<Segment> = (0..chunks.len())
+        .flat_map(|i| segments(doc, chunks, i))
+        .collect();
+    let count = all.iter().filter(|s| has_words(&s.text)).count();
+    let mut out = Vec::with_capacity(all.len());
+    let mut n = 0;
+    let mut previous: Option<&str> = None;
+    for s in &all {
+        if !has_words(&s.text) {
+            out.push((s.clone(), None));
+            continue;
+        }
+        n += 1;
+        let continues = s.id.contains('.') && !s.id.ends_with(".1");
+        let short = s.text.split_whitespace().count() < SHORT_SEGMENT_WORDS;
+        let before = match previous {
+            Some(p) if short || continues => context_words(p, CONTEXT_WORDS, true),
+            _ => String::new(),
+        };
+        let vars = json!({
+            "doc": {"id": doc.id},
+            "glossary": ctx.prompts.glossary_for(&s.text),
+            "before": before,
+            "id": s.id,
+            "text": s.text,
+        });
+        let messages = ctx.prompts.render("translate_segment", &vars)?;
+        let mut spec = ctx.spec(
+            Task::Translate,
+            doc,
+            format!("segment {} ({n}/{count})", s.id),
+            messages,
+            "translation",
+            segment_schema(&s.text),
+            (ctx.encoding.count(&s.text) as u64 * 6 / 5).max(4),
+        );
+        spec.request.plain = true;
+        spec.request.max_tokens = Some(segment_max_tokens(&s.text, ctx));
+        out.push((s.clone(), Some(spec)));
+        previous = Some(&s.text);
+    }
+    Ok(out)
+}
+
+/// The second-round call for a reply that still reads as Dutch: the first exchange, then
+/// [`STILL_DUTCH`].
+pub fn still_dutch_call(first: &CallSpec, reply: &str) -> CallSpec {
+    let mut spec = first.clone();
+    spec.what = format!("{} again", first.what);
+    spec.round = 2;
+    spec.request.messages.push(crate::llm::Message::assistant(reply));
+    spec.request.messages.push(crate::llm::Message::user(STILL_DUTCH));
+    spec
+}
+
+/// Whether a reply to `nl` reads as Dutch, as the untranslated check would judge it.
+fn reads_as_dutch(nl: &str, en: &str) -> bool {
+    use crate::checks::text::{Lang, language};
+    language(en) == Lang::Dutch && language(nl) == Lang::Dutch
+}
+
+/// The English of a segment-mode answer, and a warning when it ran to its token limit (then cut
+/// at its last full sentence, when that keeps at least half of it).
+fn segment_english(s: &Segment, value: &Value) -> (Option<String>, Option<String>) {
+    let Some(text) = value.get("text").and_then(Value::as_str) else {
+        return (None, None);
+    };
+    let text = text.trim();
+    if value.get("cut_off").and_then(Value::as_bool) != Some(true) {
+        return (Some(text.to_string()), None);
+    }
+    let cut = text
+        .rfind(['.', '?', '!', ';'])
+        .filter(|&at| at >= text.len() / 2)
+        .map_or(text, |at| &text[..=at]);
+    let warning = format!(
+        "translation of {} (lines {}-{}) ran to its token limit; the model probably repeated itself, so it is cut at its last full sentence",
+        s.id, s.lines[0], s.lines[1]
+    );
+    (Some(cut.to_string()), Some(warning))
+}
+
+/// Translate a document in segment mode. A failed segment is left without English and
+/// reported in the error, with the output as far as it got.
+pub async fn run_segments(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+    caller: &dyn Caller,
+) -> TaskResult {
+    let mut out = TranslationOut {
+        doc_id: doc.id.clone(),
+        source: Source::of(doc),
+        model: String::new(),
+        segments: Vec::new(),
+        terminology: Vec::new(),
+    };
+    let plan = match segment_calls(doc, chunks, ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            return TaskResult {
+                output: Some(TaskOutput::Translation(out)),
+                ..TaskResult::failed(e)
+            };
+        }
+    };
+    let specs: Vec<CallSpec> = plan.iter().filter_map(|(_, s)| s.clone()).collect();
+    let sent: Vec<&str> = plan
+        .iter()
+        .filter(|(_, spec)| spec.is_some())
+        .map(|(s, _)| s.text.as_str())
+        .collect();
+    let mut answers = call_all(caller, &specs).await;
+    let mut values = std::mem::take(&mut answers.values);
+    // Round 2: a reply that still reads as Dutch is asked again, once.
+    let text = |v: &Option<Value>| -> Option<String> {
+        v.as_ref()?.get("text")?.as_str().map(str::to_string)
+    };
+    let (again_at, again): (Vec<usize>, Vec<CallSpec>) = values
+        .iter()
+        .enumerate()
+        .filter_map(|(k, v)| {
+            let en = text(v)?;
+            reads_as_dutch(sent[k], &en).then(|| (k, still_dutch_call(&specs[k], &en)))
+        })
+        .unzip();
+    let mut notes = Notes::default();
+    if !again.is_empty() {
+        let mut second = call_all(caller, &again).await;
+        for (&k, v) in again_at.iter().zip(std::mem::take(&mut second.values)) {
+            if text(&v).is_some_and(|en| !reads_as_dutch(sent[k], &en)) {
+                values[k] = v;
+            }
+        }
+        // A failed second round leaves the first answer in place: not a failure of the task.
+        for f in second.failures {
+            notes
+                .warnings
+                .push(format!("{}: {}; the first answer is kept", f.what, f.error));
+        }
+        answers.model = answers.model.take().or(second.model);
+    }
+    let mut values = values.into_iter();
+    for (s, spec) in plan {
+        let en = if spec.is_some() {
+            match values.next().flatten() {
+                Some(v) => {
+                    let (en, warning) = segment_english(&s, &v);
+                    notes.warnings.extend(warning);
+                    en
+                }
+                None => None,
+            }
+        } else {
+            Some(s.text.clone())
+        };
+        let interrupted = s.spans.len() != 1 || s.spans.first() != Some(&s.lines);
+        out.segments.push(SegmentOut {
+            id: s.id,
+            kind: s.kind,
+            lines: s.lines,
+            spans: interrupted.then_some(s.spans),
+            nl: s.text,
+            en,
+            checks: Vec::new(),
+        });
+    }
+    out.model = answers.model.take().unwrap_or_default();
+    notes.warnings.extend(empty(&out));
     TaskResult {
         output: Some(TaskOutput::Translation(out)),
         notes,

@@ -61,6 +61,7 @@ fn request() -> ChatRequest {
         max_tokens: Some(100),
         temperature: Some(0.0),
         seed: None,
+        plain: false,
     }
 }
 

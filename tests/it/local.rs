@@ -20,6 +20,7 @@ fn ctx(constrain: bool) -> TaskContext {
         max_tokens: Some(2048),
         whole_doc_tokens: 3700,
         grammar: constrain,
+        segment_mode: false,
     }
 }
 

@@ -10,5 +10,6 @@ mod local;
 mod real_server;
 mod report;
 mod run;
+mod segment;
 pub mod support;
 mod versions;

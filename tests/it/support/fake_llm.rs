@@ -64,6 +64,10 @@ pub struct FakeConfig {
     pub fail_when_contains: Option<String>,
     /// Cut off the reply (finish_reason "length") to every chat request this is true of.
     pub truncate_if: Option<fn(&Value) -> bool>,
+    /// Answer a plain-text translation request this is true of with its Dutch, unchanged.
+    pub copy_if: Option<fn(&Value) -> bool>,
+    /// ... with a marker before it, so that it is not the Dutch unchanged but still reads as Dutch.
+    pub copy_marked: bool,
 }
 
 /// A request as the server saw it.
@@ -447,6 +451,12 @@ async fn respond(
         (Reply::Normal, Some(cut)) if cut(body) => Reply::Truncated,
         (r, _) => r,
     };
+    let reply = match (reply, config.copy_if, plain_source(body)) {
+        (Reply::Normal, Some(copy), Some(nl)) if copy(body) => {
+            Reply::Content(if config.copy_marked { format!("[copy] {nl}") } else { nl })
+        }
+        (r, _, _) => r,
+    };
     match reply {
         Reply::Content(content) => json_response(200, completion(&model, &content, "stop")),
         Reply::Normal => json_response(200, completion(&model, &answer(body), "stop")),
@@ -526,6 +536,9 @@ pub fn requested_schema(body: &Value) -> Option<Value> {
 pub fn answer(body: &Value) -> String {
     let model = body["model"].as_str().unwrap_or("fake-model");
     let Some(schema) = requested_schema(body) else {
+        if let Some(nl) = plain_source(body) {
+            return fake_english(model, &nl);
+        }
         return format!("Hello from {model}.");
     };
     let user: String = body["messages"]
@@ -545,6 +558,50 @@ pub fn answer(body: &Value) -> String {
         quotes: std::cell::Cell::new(0),
     };
     instance(&schema, &ctx, "").to_string()
+}
+
+/// The Dutch of a plain-text translation request (tolk's segment mode): the first user message,
+/// after its "Dutch text to translate:" line when it has context or glossary terms before it.
+pub fn plain_source(body: &Value) -> Option<String> {
+    if body.get("response_format").is_some() {
+        return None;
+    }
+    let messages = body["messages"].as_array()?;
+    let system = messages.first()?["content"].as_str()?;
+    if !system.contains("Translate the user's Dutch text into English") {
+        return None;
+    }
+    let user = messages.iter().find(|m| m["role"] == "user")?["content"].as_str()?;
+    let text = user
+        .split_once("Dutch text to translate:\n")
+        .map_or(user, |(_, t)| t);
+    Some(text.trim().to_string())
+}
+
+/// A stand-in for English: the Dutch with its commonest words in English, marked with the
+/// model's name, so that it reads as English to tolk's checks and is traceable to its source.
+pub fn fake_english(model: &str, nl: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("de", "the"), ("het", "the"), ("een", "a"), ("van", "of"), ("en", "and"),
+        ("in", "in"), ("is", "is"), ("dat", "that"), ("op", "on"), ("te", "to"),
+        ("voor", "for"), ("met", "with"), ("zijn", "are"), ("niet", "not"), ("wij", "we"),
+        ("we", "we"), ("ook", "also"), ("als", "as"), ("aan", "to"), ("om", "to"),
+        ("er", "there"), ("die", "which"), ("deze", "this"), ("dit", "this"), ("door", "by"),
+        ("bij", "at"), ("of", "or"), ("maar", "but"), ("worden", "be"), ("wordt", "is"),
+        ("naar", "to"), ("uit", "from"), ("over", "about"), ("kan", "can"), ("geen", "no"),
+        ("u", "you"), ("uw", "your"), ("onze", "our"), ("ons", "us"), ("zij", "they"),
+    ];
+    let english: Vec<String> = nl
+        .split_whitespace()
+        .map(|w| {
+            let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
+            match WORDS.iter().find(|(d, _)| d.eq_ignore_ascii_case(bare)) {
+                Some((_, e)) if !bare.is_empty() => w.replacen(bare, e, 1),
+                _ => w.to_string(),
+            }
+        })
+        .collect();
+    format!("[{model}] {}", english.join(" "))
 }
 
 struct Ctx<'a> {

@@ -1,0 +1,192 @@
+//! Segment mode (`translate.mode = "segment"`): one plain-text call per paragraph with words,
+//! against the fake server.
+
+use crate::support::fake_llm::{FakeConfig, FakeThread, plain_source};
+use crate::support::{root, stderr, stdout, tolk};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const LETTER: &str = "input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt";
+
+fn run(out: &Path, fake: &FakeThread, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "run",
+        LETTER,
+        "--endpoint",
+        &fake.base_url,
+        "--model",
+        "fake-a",
+        "--tasks",
+        "translate",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--translate-mode") {
+        args.extend_from_slice(&["--translate-mode", "segment"]);
+    }
+    args.extend_from_slice(extra);
+    tolk(&root(), &args, &[])
+}
+
+fn translation(o: &std::process::Output) -> Value {
+    let dir = PathBuf::from(stdout(o).trim());
+    let path = dir.join("2024-09-18-offlimits-advies-kabinetsstandpunt/translation.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The first round of a segment call: the system prompt and one user message.
+fn first_round(body: &Value) -> bool {
+    body["messages"].as_array().is_some_and(|m| m.len() == 2)
+}
+
+/// Copy the Dutch of the paragraphs that mention Offlimits, in the first round only.
+fn copies_offlimits(body: &Value) -> bool {
+    first_round(body) && plain_source(body).is_some_and(|t| t.contains("Offlimits"))
+}
+
+#[test]
+fn each_paragraph_is_its_own_plain_call_and_its_english_stays_on_its_lines() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = translation(&o);
+    let segs = t["segments"].as_array().unwrap();
+    let requests = fake.chat_requests();
+    // One call per segment with a letter; none asks for JSON.
+    let worded: Vec<&Value> = segs
+        .iter()
+        .filter(|s| tolk::tasks::translate::has_words(s["nl"].as_str().unwrap()))
+        .collect();
+    let sent: Vec<String> = requests
+        .iter()
+        .filter(|r| first_round(&r.body))
+        .map(|r| plain_source(&r.body).expect("a plain translation request"))
+        .collect();
+    assert_eq!(sent.len(), worded.len(), "one call per segment with words");
+    assert!(requests.iter().all(|r| r.body.get("response_format").is_none()));
+    let distinct: BTreeSet<&String> = sent.iter().collect();
+    assert_eq!(distinct.len(), sent.len(), "each segment is sent once");
+    // Each segment's English is the answer to its own Dutch, so it stays on its own lines.
+    for s in &worded {
+        let nl = s["nl"].as_str().unwrap();
+        let en = s["en"].as_str().unwrap();
+        assert_eq!(
+            en,
+            crate::support::fake_llm::fake_english("fake-a", nl),
+            "{}",
+            s["id"]
+        );
+    }
+    // Glossary terms of a segment go with it, and only those.
+    let with_term = requests
+        .iter()
+        .find(|r| plain_source(&r.body).is_some_and(|t| t.contains("verordening")))
+        .expect("a segment with the glossary term verordening");
+    let user = with_term.body["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("\"verordening\" = \"regulation\""), "{user}");
+    assert!(!user.contains("Eerste Kamer\" ="), "{user}");
+    // The manifest says how the letter was translated.
+    let dir = PathBuf::from(stdout(&o).trim());
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["params"]["translate_mode"], "segment");
+
+    // A rerun is answered from the cache.
+    fake.clear();
+    let again = run(out.path(), &fake, &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(fake.chat_requests().is_empty(), "a rerun calls nothing");
+    assert_eq!(translation(&again)["segments"], t["segments"]);
+}
+
+#[test]
+fn a_reply_that_is_the_dutch_is_repaired_and_the_repair_says_why() {
+    let fake = FakeThread::start(FakeConfig {
+        copy_if: Some(copies_offlimits),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = fake.chat_requests();
+    let copied = requests.iter().filter(|r| copies_offlimits(&r.body)).count();
+    assert!(copied >= 2, "{copied} segments mention Offlimits");
+    // Each copy was answered again, with the reason in words, and the second answer is used.
+    let repairs: Vec<&str> = requests
+        .iter()
+        .filter(|r| !first_round(&r.body))
+        .map(|r| r.body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(repairs.len(), copied, "{repairs:?}");
+    assert!(
+        repairs.iter().all(|m| m.contains("the Dutch text itself")),
+        "{repairs:?}"
+    );
+    let t = translation(&o);
+    for s in t["segments"].as_array().unwrap() {
+        let nl = s["nl"].as_str().unwrap();
+        if nl.contains("Offlimits") {
+            assert_ne!(s["en"].as_str().unwrap(), nl, "{}", s["id"]);
+        }
+    }
+}
+
+#[test]
+fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
+    let fake = FakeThread::start(FakeConfig {
+        copy_if: Some(copies_offlimits),
+        copy_marked: true,
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = fake.chat_requests();
+    let copied = requests.iter().filter(|r| copies_offlimits(&r.body)).count();
+    let again: Vec<&Value> = requests
+        .iter()
+        .filter(|r| !first_round(&r.body))
+        .map(|r| &r.body)
+        .collect();
+    // Every copy that reads as Dutch (not a short heading) is asked again, with its reply.
+    assert!(!again.is_empty() && again.len() <= copied, "{} of {copied}", again.len());
+    for body in &again {
+        let m = body["messages"].as_array().unwrap();
+        assert_eq!(m.len(), 4);
+        assert!(m[2]["content"].as_str().unwrap().starts_with("[copy] "));
+        assert_eq!(m[3]["content"], tolk::tasks::translate::STILL_DUTCH);
+    }
+    // The second answer replaces the first; the rest of the letter is untouched.
+    let t = translation(&o);
+    let marked = t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["en"].as_str().is_some_and(|e| e.starts_with("[copy] ")))
+        .count();
+    assert_eq!(marked, copied - again.len(), "only copies too short to judge stay");
+    // Cached like every call: a rerun makes none.
+    fake.clear();
+    let rerun = run(out.path(), &fake, &[]);
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    assert!(fake.chat_requests().is_empty());
+}
+
+#[test]
+fn chunk_mode_is_still_one_json_call_per_chunk() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &["--translate-mode", "chunk"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = fake.chat_requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.body["response_format"]["json_schema"]["schema"]["title"] == "tolk.translation"),
+        "chunk mode asks for the JSON map"
+    );
+}
