@@ -15,7 +15,7 @@ venv_pid=$!
 # without the dev-dependencies' features; `cargo test` then rebuilt bindgen and with it the
 # whole vendored llama.cpp (5 minutes on 2 cores).
 cargo test --locked --no-run
-./target/debug/tolk model fetch
+./target/debug/tolk model fetch qwen2.5-coder-0.5b   # the model the tests run (tolk model list)
 if ! wait "$venv_pid"; then
   cat "$venv_log" >&2
   echo "test.sh: building the llama-cpp-python venv failed" >&2

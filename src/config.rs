@@ -259,7 +259,10 @@ impl RunSection {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalSection {
-    /// A GGUF file (default: the model `tolk model fetch` obtains).
+    /// A model of tolk's catalogue (`tolk model list`), fetched when first needed. Unset: the
+    /// default one.
+    pub model: Option<String>,
+    /// Any GGUF file; wins over `model`.
     pub model_path: Option<PathBuf>,
     /// Context size in tokens.
     pub n_ctx: u32,
@@ -274,6 +277,7 @@ pub struct LocalSection {
 impl Default for LocalSection {
     fn default() -> Self {
         LocalSection {
+            model: None,
             model_path: None,
             n_ctx: 8192,
             threads: None,
@@ -318,6 +322,16 @@ impl EvalSection {
             let p = PathBuf::from("eval/reference");
             p.is_dir().then_some(p)
         })
+    }
+}
+
+impl LocalSection {
+    /// The catalogued model `local.model` names, else the default. (Validated on load.)
+    pub fn catalogued(&self) -> &'static crate::llm::model_store::Catalogued {
+        self.model
+            .as_deref()
+            .and_then(crate::llm::model_store::find)
+            .unwrap_or(&crate::llm::model_store::DEFAULT)
     }
 }
 
@@ -476,6 +490,18 @@ fn invalid(origin: &str, key: &str, message: impl Into<String>) -> ConfigError {
 }
 
 fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
+    if let Some(name) = &c.local.model
+        && crate::llm::model_store::find(name).is_none()
+    {
+        return Err(invalid(
+            origin,
+            "local.model",
+            format!(
+                "{name:?} is not a model tolk can fetch ({}; tolk model list); a GGUF file goes in local.model_path",
+                crate::llm::model_store::names()
+            ),
+        ));
+    }
     let e = &c.endpoint;
     if let Some(url) = &e.base_url {
         let parsed = reqwest::Url::parse(url)

@@ -65,14 +65,15 @@ pub struct LocalModel {
     /// Its size in bytes: the catalogue's for the default model (so that its identity is the
     /// same before and after it is downloaded), the file's for one given by path.
     pub size: u64,
-    /// The default model, which tolk can fetch.
-    pub default: bool,
+    /// The catalogued model it is, which tolk fetches when it is not there; none for a file
+    /// given by path.
+    pub catalogued: Option<&'static llm::model_store::Catalogued>,
 }
 
 impl LocalModel {
     /// A model given by path must be there; the default one is fetched when first needed.
     pub fn check(&self) -> Result<(), LlmError> {
-        if self.default || self.path.is_file() {
+        if self.catalogued.is_some() || self.path.is_file() {
             Ok(())
         } else {
             Err(LlmError::Local(format!(
@@ -82,16 +83,19 @@ impl LocalModel {
         }
     }
 
-    /// `local.model_path`, else the default model (fetched on first use).
+    /// `local.model_path`, else the catalogued model `local.model` or the default one (fetched
+    /// on first use).
     pub fn from_config(config: &Config) -> LocalModel {
-        let (path, default) = match &config.local.model_path {
-            Some(p) => (p.clone(), false),
-            None => (llm::model_store::model_path(), true),
+        let (path, catalogued) = match &config.local.model_path {
+            Some(p) => (p.clone(), None),
+            None => {
+                let m = config.local.catalogued();
+                (m.path(), Some(m))
+            }
         };
-        let size = if default {
-            llm::model_store::DEFAULT.size
-        } else {
-            std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+        let size = match catalogued {
+            Some(m) => m.size,
+            None => std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         };
         LocalModel {
             name: path
@@ -100,7 +104,7 @@ impl LocalModel {
                 .unwrap_or_else(|| "local".into()),
             path,
             size,
-            default,
+            catalogued,
         }
     }
 
@@ -285,13 +289,14 @@ async fn connect_local(
     // they come (through a channel), the provider comes back when it is loaded.
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let work = tokio::task::spawn_blocking(move || {
-        let catalogued = llm::model_store::DEFAULT;
-        if model.default && !catalogued.is_present() {
+        if let Some(catalogued) = model.catalogued
+            && !catalogued.is_present()
+        {
             let _ = tx.send(
                 "no endpoint configured: tolk runs on its embedded model, which is not here yet"
                     .into(),
             );
-            llm::model_store::fetch(&catalogued, &mut |line| {
+            llm::model_store::fetch(catalogued, &mut |line| {
                 let _ = tx.send(line.to_string());
             })
             .map_err(|e| LlmError::Local(crate::error::chain(&e)))?;

@@ -1,4 +1,4 @@
-//! `tolk ping`, `tolk models` and `tolk model fetch|path`: the endpoint and the embedded model.
+//! `tolk ping`, `tolk models` and `tolk model list|fetch|path`: the endpoint and the embedded model.
 
 use super::{Outcome, runtime};
 use crate::config::Config;
@@ -96,16 +96,55 @@ pub fn models(config: &Config) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-pub fn model_path() -> anyhow::Result<Outcome> {
-    println!("{}", llm::model_store::model_path().display());
+/// The catalogued model `name`, else `local.model`, else the default.
+fn catalogued(
+    name: &Option<String>,
+    config: &Config,
+) -> anyhow::Result<&'static llm::model_store::Catalogued> {
+    match name {
+        Some(n) => llm::model_store::find(n).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{n:?} is not a model tolk can fetch ({}); tolk model list shows them",
+                llm::model_store::names()
+            )
+        }),
+        None => Ok(config.local.catalogued()),
+    }
+}
+
+pub fn model_list(config: &Config) -> anyhow::Result<Outcome> {
+    let chosen = config.local.catalogued().name;
+    for m in llm::model_store::CATALOGUE {
+        let here = if m.is_present() { "here" } else { "not fetched" };
+        let mark = if m.name == chosen { "*" } else { " " };
+        println!(
+            "{mark} {:<20} {:>6.0} MB  {here:<11}  {}",
+            m.name,
+            m.size as f64 / 1e6,
+            m.description
+        );
+        println!("  {:<20} {}", "", m.measured);
+    }
+    println!(
+        "* the one tolk uses (local.model, --local-model; default {}); a GGUF file of your own goes in local.model_path or --model-path",
+        llm::model_store::DEFAULT.name
+    );
     Ok(Outcome::Clean)
 }
 
-pub fn model_fetch() -> anyhow::Result<Outcome> {
-    match llm::model_store::fetch(&llm::model_store::DEFAULT, &mut |line| eprintln!("{line}"))? {
-        llm::model_store::Fetched::AlreadyThere(_) => eprintln!("the model is already there"),
+pub fn model_path(name: &Option<String>, config: &Config) -> anyhow::Result<Outcome> {
+    println!("{}", catalogued(name, config)?.path().display());
+    Ok(Outcome::Clean)
+}
+
+pub fn model_fetch(name: &Option<String>, config: &Config) -> anyhow::Result<Outcome> {
+    let m = catalogued(name, config)?;
+    match llm::model_store::fetch(m, &mut |line| eprintln!("{line}"))? {
+        llm::model_store::Fetched::AlreadyThere(_) => {
+            eprintln!("the model {} is already there", m.name)
+        }
         llm::model_store::Fetched::Downloaded(_) => eprintln!("model ready"),
     }
-    println!("{}", llm::model_store::model_path().display());
+    println!("{}", m.path().display());
     Ok(Outcome::Clean)
 }

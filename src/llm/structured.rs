@@ -68,6 +68,15 @@ fn clean_plain(content: &str) -> String {
             t = t[label.len()..].trim_start();
         }
     }
+    // "Here is the English translation of the Dutch text:" and the like, on a line of its own.
+    if let Some((first, rest)) = t.split_once('\n')
+        && first.trim_end().ends_with(':')
+        && ["Here is", "Here's", "Sure", "Certainly"]
+            .iter()
+            .any(|p| first.trim_start().starts_with(p))
+    {
+        t = rest.trim_start();
+    }
     for (open, close) in [("\"", "\""), ("“", "”"), ("'", "'")] {
         if let Some(inner) = t.strip_prefix(open).and_then(|r| r.strip_suffix(close))
             && !inner.contains(open)
@@ -167,12 +176,17 @@ pub fn plain_repair_message(err: &LlmError) -> String {
 
 /// A schema violation of a plain reply's text in words a small model follows.
 fn describe_plain(error: &str) -> &'static str {
-    if error.contains("shorter than") {
-        "it is empty or much shorter than the Dutch."
-    } else if error.contains("longer than") {
-        "it is much longer than the Dutch; translate only the text given, with no notes."
-    } else if error.contains("not allowed") || error.contains("should not be valid") {
+    // "/text: <what was refused or the text> <why>": the refused schema comes first for `not`,
+    // the reply's text first for a length (so its own words cannot be taken for the reason).
+    let e = error.split_once(": ").map_or(error, |(_, e)| e);
+    if e.starts_with("{\"pattern\":") {
+        "it repeats the instructions instead of translating the text."
+    } else if e.starts_with("{\"const\":") {
         "it is the Dutch text itself, not an English translation."
+    } else if e.contains("\" is shorter than ") || e.ends_with("is shorter than 1 character") {
+        "it is empty or much shorter than the Dutch."
+    } else if e.contains("\" is longer than ") {
+        "it is much longer than the Dutch; translate only the text given, with no notes."
     } else {
         "it is not a translation of the text."
     }
@@ -260,6 +274,11 @@ mod tests {
         assert_eq!(noted.unwrap()["text"], "We are against.");
         let fenced = accept(&completion("```\nWe are against.\n```", "stop"), &request);
         assert_eq!(fenced.unwrap()["text"], "We are against.");
+        let told = accept(
+            &completion("Here is the English translation:\n\nWe are against.", "stop"),
+            &request,
+        );
+        assert_eq!(told.unwrap()["text"], "We are against.");
         // Cut off: kept and marked, not an error.
         let cut = accept(&completion("We are against it, against it", "length"), &request);
         assert_eq!(cut.unwrap()["cut_off"], true);

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::chunk::Chunk;
 use crate::ingest::{Document, Kind};
-use crate::llm::BoxFuture;
+use crate::llm::{BoxFuture, LlmError};
 use crate::prompt::PromptError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -323,24 +323,31 @@ const CONTEXT_WORDS: usize = 60;
 /// The second-round message for a reply that still reads as Dutch.
 pub const STILL_DUTCH: &str = "That is still Dutch. Translate the text into English. Reply with the English translation only.";
 
-/// The plain-text reply's schema in segment mode: `text` not empty, not the Dutch unchanged, at
-/// least [`floor`] and at most [`bound`] characters.
+/// The plain-text reply's schema in segment mode: `text` not empty, at least [`floor`] and at
+/// most [`bound`] characters, and not the Dutch unchanged when the Dutch reads as Dutch (a name,
+/// a heading in capitals or a reference is the same in English).
 pub fn segment_schema(nl: &str) -> Value {
+    let mut refused = vec![json!({"not": {"pattern": ECHOES}})];
+    if crate::checks::text::language(nl) == crate::checks::text::Lang::Dutch {
+        refused.push(json!({"not": {"const": nl}}));
+    }
+    let text = json!({
+        "type": "string",
+        "minLength": floor(nl),
+        "maxLength": bound(nl),
+        "allOf": refused
+    });
     json!({
         "title": "tolk.segment",
         "type": "object",
-        "properties": {
-            "text": {
-                "type": "string",
-                "minLength": floor(nl),
-                "maxLength": bound(nl),
-                "not": {"const": nl}
-            },
-            "cut_off": {"type": "boolean"}
-        },
+        "properties": {"text": text, "cut_off": {"type": "boolean"}},
         "required": ["text"]
     })
 }
+
+/// What a small model repeats of the prompt instead of translating (the 0.5B model answered
+/// the glossary line and then the Dutch): the prompt's own words.
+pub const ECHOES: &str = "Always translate these terms|For context \\(not to translate\\)|previous reply cannot be used|English translation only";
 
 /// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
 /// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
@@ -349,8 +356,15 @@ fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
     ctx.max_tokens.map_or(own, |m| own.min(m))
 }
 
-/// One segment of a letter in segment mode, with its call (none for a segment without words).
-pub type SegmentCall = (Segment, Option<CallSpec>);
+/// One segment of a letter in segment mode: its call (none for a segment without words), and
+/// the same call without glossary terms and context, for when the first cannot be used (the
+/// 0.5B model repeated the terms or the context instead of translating); none when the first
+/// had neither.
+pub struct SegmentCall {
+    pub segment: Segment,
+    pub call: Option<CallSpec>,
+    pub bare: Option<CallSpec>,
+}
 
 /// The calls of segment mode: one per segment with words, in the letter's order.
 pub fn segment_calls(
@@ -367,7 +381,11 @@ pub fn segment_calls(
     let mut previous: Option<&str> = None;
     for s in &all {
         if !has_words(&s.text) {
-            out.push((s.clone(), None));
+            out.push(SegmentCall {
+                segment: s.clone(),
+                call: None,
+                bare: None,
+            });
             continue;
         }
         n += 1;
@@ -377,29 +395,55 @@ pub fn segment_calls(
             Some(p) if short || continues => context_words(p, CONTEXT_WORDS, true),
             _ => String::new(),
         };
-        let vars = json!({
-            "doc": {"id": doc.id},
-            "glossary": ctx.prompts.glossary_for(&s.text),
-            "before": before,
-            "id": s.id,
-            "text": s.text,
+        let glossary = ctx.prompts.glossary_for(&s.text);
+        let what = format!("segment {} ({n}/{count})", s.id);
+        let bare = if glossary.is_empty() && before.is_empty() {
+            None
+        } else {
+            let mut b = segment_spec(doc, ctx, s, json!([]), "", format!("{what} bare"))?;
+            b.round = 2;
+            Some(b)
+        };
+        let call = segment_spec(doc, ctx, s, json!(glossary), &before, what)?;
+        out.push(SegmentCall {
+            segment: s.clone(),
+            call: Some(call),
+            bare,
         });
-        let messages = ctx.prompts.render("translate_segment", &vars)?;
-        let mut spec = ctx.spec(
-            Task::Translate,
-            doc,
-            format!("segment {} ({n}/{count})", s.id),
-            messages,
-            "translation",
-            segment_schema(&s.text),
-            (ctx.encoding.count(&s.text) as u64 * 6 / 5).max(4),
-        );
-        spec.request.plain = true;
-        spec.request.max_tokens = Some(segment_max_tokens(&s.text, ctx));
-        out.push((s.clone(), Some(spec)));
         previous = Some(&s.text);
     }
     Ok(out)
+}
+
+/// The plain-text call that translates segment `s`.
+fn segment_spec(
+    doc: &Document,
+    ctx: &TaskContext,
+    s: &Segment,
+    glossary: Value,
+    before: &str,
+    what: String,
+) -> Result<CallSpec, PromptError> {
+    let vars = json!({
+        "doc": {"id": doc.id},
+        "glossary": glossary,
+        "before": before,
+        "id": s.id,
+        "text": s.text,
+    });
+    let messages = ctx.prompts.render("translate_segment", &vars)?;
+    let mut spec = ctx.spec(
+        Task::Translate,
+        doc,
+        what,
+        messages,
+        "translation",
+        segment_schema(&s.text),
+        (ctx.encoding.count(&s.text) as u64 * 6 / 5).max(4),
+    );
+    spec.request.plain = true;
+    spec.request.max_tokens = Some(segment_max_tokens(&s.text, ctx));
+    Ok(spec)
 }
 
 /// The second-round call for a reply that still reads as Dutch: the first exchange, then
@@ -411,6 +455,23 @@ pub fn still_dutch_call(first: &CallSpec, reply: &str) -> CallSpec {
     spec.request.messages.push(crate::llm::Message::assistant(reply));
     spec.request.messages.push(crate::llm::Message::user(STILL_DUTCH));
     spec
+}
+
+/// Whether the failed call `spec` is worth making again in another form: its answer was there
+/// but could not be used (not a connection, a refusal or a deferral).
+fn usable_again(answers: &super::Answers, spec: &CallSpec) -> bool {
+    answers.failures.iter().any(|f| {
+        f.what == spec.what
+            && matches!(
+                f.error.llm(),
+                Some(
+                    LlmError::SchemaViolation { .. }
+                        | LlmError::InvalidJson { .. }
+                        | LlmError::Truncated { .. }
+                )
+            )
+            && !matches!(f.error, super::CallError::NotConnected(_))
+    })
 }
 
 /// Whether a reply to `nl` reads as Dutch, as the untranslated check would judge it.
@@ -464,14 +525,29 @@ pub async fn run_segments(
             };
         }
     };
-    let specs: Vec<CallSpec> = plan.iter().filter_map(|(_, s)| s.clone()).collect();
-    let sent: Vec<&str> = plan
-        .iter()
-        .filter(|(_, spec)| spec.is_some())
-        .map(|(s, _)| s.text.as_str())
-        .collect();
+    let called: Vec<&SegmentCall> = plan.iter().filter(|c| c.call.is_some()).collect();
+    let specs: Vec<CallSpec> = called.iter().filter_map(|c| c.call.clone()).collect();
+    let sent: Vec<&str> = called.iter().map(|c| c.segment.text.as_str()).collect();
     let mut answers = call_all(caller, &specs).await;
     let mut values = std::mem::take(&mut answers.values);
+    // A call whose answer could not be used is made again without glossary terms and context,
+    // when it had any: the small model repeats them instead of translating.
+    let (bare_at, bare): (Vec<usize>, Vec<CallSpec>) = values
+        .iter()
+        .enumerate()
+        .filter(|(k, v)| v.is_none() && called[*k].bare.is_some() && usable_again(&answers, &specs[*k]))
+        .filter_map(|(k, _)| Some((k, called[k].bare.clone()?)))
+        .unzip();
+    if !bare.is_empty() {
+        let mut second = call_all(caller, &bare).await;
+        for (&k, v) in bare_at.iter().zip(std::mem::take(&mut second.values)) {
+            if v.is_some() {
+                values[k] = v;
+                answers.failures.retain(|f| f.what != specs[k].what);
+            }
+        }
+        answers.model = answers.model.take().or(second.model);
+    }
     // Round 2: a reply that still reads as Dutch is asked again, once.
     let text = |v: &Option<Value>| -> Option<String> {
         v.as_ref()?.get("text")?.as_str().map(str::to_string)
@@ -501,8 +577,8 @@ pub async fn run_segments(
         answers.model = answers.model.take().or(second.model);
     }
     let mut values = values.into_iter();
-    for (s, spec) in plan {
-        let en = if spec.is_some() {
+    for SegmentCall { segment: s, call, .. } in plan {
+        let en = if call.is_some() {
             match values.next().flatten() {
                 Some(v) => {
                     let (en, warning) = segment_english(&s, &v);
@@ -589,6 +665,27 @@ mod tests {
         assert!(validator.is_valid(&accents));
         let runs_on = json!({"p1": "7)", "p2": "and so on ".repeat(200)});
         assert!(!validator.is_valid(&runs_on));
+    }
+
+    #[test]
+    fn a_segment_reply_may_not_echo_the_prompt_nor_copy_dutch_but_may_keep_a_name() {
+        let check = |nl: &str, en: &str| {
+            let schema = segment_schema(nl);
+            crate::llm::structured::validate(&schema, &json!({"text": en, "cut_off": false}))
+        };
+        let nl = "Wij zijn het niet eens met de verordening van de Commissie.";
+        assert!(check(nl, "We do not agree with the Commission's regulation.").is_ok());
+        assert!(check(nl, nl).is_err(), "the Dutch unchanged");
+        let echo = "Always translate these terms so: verordening = regulation. We do not agree.";
+        let err = check(nl, echo).unwrap_err();
+        let errors = err.clone();
+        let said = crate::llm::structured::plain_repair_message(
+            &crate::llm::LlmError::SchemaViolation { errors: err, raw: String::new() },
+        );
+        assert!(said.contains("repeats the instructions"), "{said} {errors:?}");
+        // A name or a heading in capitals is the same in English.
+        assert!(check("OFFLIMITS", "OFFLIMITS").is_ok());
+        assert!(check("Robbert Hoving", "Robbert Hoving").is_ok());
     }
 
     #[test]

@@ -211,6 +211,8 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
         &[
             "run",
             letter.to_str().unwrap(),
+            "--local-model",
+            crate::support::TEST_MODEL,
             "--out",
             out.path().to_str().unwrap(),
             "--no-progress",

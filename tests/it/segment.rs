@@ -41,9 +41,9 @@ fn first_round(body: &Value) -> bool {
     body["messages"].as_array().is_some_and(|m| m.len() == 2)
 }
 
-/// Copy the Dutch of the paragraphs that mention Offlimits, in the first round only.
-fn copies_offlimits(body: &Value) -> bool {
-    first_round(body) && plain_source(body).is_some_and(|t| t.contains("Offlimits"))
+/// Copy the Dutch of the paragraphs about the Hungarian proposal, in the first round only.
+fn copies_hungarian(body: &Value) -> bool {
+    first_round(body) && plain_source(body).is_some_and(|t| t.contains("Hongaarse"))
 }
 
 #[test]
@@ -85,9 +85,12 @@ fn each_paragraph_is_its_own_plain_call_and_its_english_stays_on_its_lines() {
         .iter()
         .find(|r| plain_source(&r.body).is_some_and(|t| t.contains("verordening")))
         .expect("a segment with the glossary term verordening");
+    // ... in the system prompt: the user message is the Dutch alone.
+    let system = with_term.body["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("verordening = regulation"), "{system}");
+    assert!(!system.contains("Eerste Kamer ="), "{system}");
     let user = with_term.body["messages"][1]["content"].as_str().unwrap();
-    assert!(user.contains("\"verordening\" = \"regulation\""), "{user}");
-    assert!(!user.contains("Eerste Kamer\" ="), "{user}");
+    assert_eq!(Some(user.trim().to_string()), plain_source(&with_term.body));
     // The manifest says how the letter was translated.
     let dir = PathBuf::from(stdout(&o).trim());
     let m: Value =
@@ -105,15 +108,21 @@ fn each_paragraph_is_its_own_plain_call_and_its_english_stays_on_its_lines() {
 #[test]
 fn a_reply_that_is_the_dutch_is_repaired_and_the_repair_says_why() {
     let fake = FakeThread::start(FakeConfig {
-        copy_if: Some(copies_offlimits),
+        copy_if: Some(copies_hungarian),
         ..FakeConfig::default()
     });
     let out = tempfile::tempdir().unwrap();
     let o = run(out.path(), &fake, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let requests = fake.chat_requests();
-    let copied = requests.iter().filter(|r| copies_offlimits(&r.body)).count();
-    assert!(copied >= 2, "{copied} segments mention Offlimits");
+    // A copy of Dutch prose is refused; a name or a heading ("Offlimits") may stay as it is.
+    let reads_dutch = |t: &str| tolk::checks::text::language(t) == tolk::checks::text::Lang::Dutch;
+    let copied = requests
+        .iter()
+        .filter(|r| copies_hungarian(&r.body))
+        .filter(|r| plain_source(&r.body).is_some_and(|t| reads_dutch(&t)))
+        .count();
+    assert!(copied >= 2, "{copied} paragraphs mention the Hungarian proposal");
     // Each copy was answered again, with the reason in words, and the second answer is used.
     let repairs: Vec<&str> = requests
         .iter()
@@ -128,7 +137,7 @@ fn a_reply_that_is_the_dutch_is_repaired_and_the_repair_says_why() {
     let t = translation(&o);
     for s in t["segments"].as_array().unwrap() {
         let nl = s["nl"].as_str().unwrap();
-        if nl.contains("Offlimits") {
+        if nl.contains("Hongaarse") && reads_dutch(nl) {
             assert_ne!(s["en"].as_str().unwrap(), nl, "{}", s["id"]);
         }
     }
@@ -137,7 +146,7 @@ fn a_reply_that_is_the_dutch_is_repaired_and_the_repair_says_why() {
 #[test]
 fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
     let fake = FakeThread::start(FakeConfig {
-        copy_if: Some(copies_offlimits),
+        copy_if: Some(copies_hungarian),
         copy_marked: true,
         ..FakeConfig::default()
     });
@@ -145,7 +154,7 @@ fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
     let o = run(out.path(), &fake, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let requests = fake.chat_requests();
-    let copied = requests.iter().filter(|r| copies_offlimits(&r.body)).count();
+    let copied = requests.iter().filter(|r| copies_hungarian(&r.body)).count();
     let again: Vec<&Value> = requests
         .iter()
         .filter(|r| !first_round(&r.body))
@@ -173,6 +182,56 @@ fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
     let rerun = run(out.path(), &fake, &[]);
     assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
     assert!(fake.chat_requests().is_empty());
+}
+
+fn has_terms(body: &Value) -> bool {
+    body["messages"][0]["content"]
+        .as_str()
+        .is_some_and(|s| s.contains("Always translate these terms"))
+}
+
+#[test]
+fn a_reply_that_repeats_the_instructions_is_asked_again_without_them() {
+    let fake = FakeThread::start(FakeConfig {
+        echo_if: Some(has_terms),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = fake.chat_requests();
+    let with_terms: BTreeSet<String> = requests
+        .iter()
+        .filter(|r| has_terms(&r.body))
+        .filter_map(|r| plain_source(&r.body))
+        .collect();
+    assert!(with_terms.len() >= 2, "{with_terms:?}");
+    // The repair said why, in words.
+    assert!(requests.iter().any(|r| {
+        r.body["messages"].as_array().unwrap().last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("repeats the instructions")
+    }));
+    // Each of those segments was asked once more with the bare prompt, and that English is used.
+    let t = translation(&o);
+    for nl in &with_terms {
+        let bare = requests
+            .iter()
+            .filter(|r| !has_terms(&r.body) && plain_source(&r.body).as_ref() == Some(nl))
+            .count();
+        assert_eq!(bare, 1, "{nl}");
+        let seg = t["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["nl"].as_str() == Some(nl.as_str()))
+            .unwrap();
+        assert_eq!(
+            seg["en"].as_str().unwrap(),
+            crate::support::fake_llm::fake_english("fake-a", nl)
+        );
+    }
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub struct FakeConfig {
     pub copy_if: Option<fn(&Value) -> bool>,
     /// ... with a marker before it, so that it is not the Dutch unchanged but still reads as Dutch.
     pub copy_marked: bool,
+    /// Answer a plain-text translation request this is true of with its system prompt's last
+    /// line: a small model repeating its instructions.
+    pub echo_if: Option<fn(&Value) -> bool>,
 }
 
 /// A request as the server saw it.
@@ -456,6 +459,13 @@ async fn respond(
             Reply::Content(if config.copy_marked { format!("[copy] {nl}") } else { nl })
         }
         (r, _, _) => r,
+    };
+    let reply = match (reply, config.echo_if) {
+        (Reply::Normal, Some(echo)) if echo(body) => {
+            let system = body["messages"][0]["content"].as_str().unwrap_or("");
+            Reply::Content(system.trim().lines().last().unwrap_or("").to_string())
+        }
+        (r, _) => r,
     };
     match reply {
         Reply::Content(content) => json_response(200, completion(&model, &content, "stop")),

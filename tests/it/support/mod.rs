@@ -52,6 +52,9 @@ pub fn stderr(o: &Output) -> String {
 }
 pub mod fake_llm;
 
+/// The embedded model the tests run.
+pub const TEST_MODEL: &str = tolk::llm::model_store::TESTS.name;
+
 /// Tests that run a real model take the machine's cores: they take this lock, so that two of
 /// them never compete (the other tests are light).
 pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
@@ -59,22 +62,23 @@ pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The embedded default model, or None (with a message) when it is not fetched. Under CI it
-/// must be there: the test command fetches it first.
+/// The catalogued model the tests run (the 0.5B one: a third of the default's time), or None
+/// (with a message) when it is not fetched. Under CI it must be there: the test command fetches
+/// it first.
 pub fn model_or_skip(what: &str) -> Option<PathBuf> {
-    let out = tolk(&root(), &["model", "path"], &[]);
+    let out = tolk(&root(), &["model", "path", TEST_MODEL], &[]);
     let path = PathBuf::from(stdout(&out).trim());
     if path.is_file() {
         return Some(path);
     }
     if std::env::var_os("CI").is_some() {
         panic!(
-            "CI must fetch the embedded model first (tolk model fetch): {} is missing",
+            "CI must fetch the test model first (tolk model fetch {TEST_MODEL}): {} is missing",
             path.display()
         );
     }
     eprintln!(
-        "skipping {what}: no model at {} (tolk model fetch)",
+        "skipping {what}: no model at {} (tolk model fetch {TEST_MODEL})",
         path.display()
     );
     None
