@@ -11,7 +11,7 @@ use tolk::llm::local::{LocalProvider, LocalSettings};
 use tolk::llm::{ChatRequest, Message, Provider, SchemaSpec};
 
 fn main() {
-    let path = tolk::llm::model_store::DEFAULT.path();
+    let path = tolk::model_store::DEFAULT.path();
     if !path.is_file() {
         println!(
             "no model at {} (tolk model fetch); nothing measured",

@@ -63,6 +63,7 @@ fn main() {
         whole_doc_tokens: 12_000,
         grammar: false,
         translate_mode: tolk::config::TranslateMode::Chunk,
+        translate_reason: None,
     };
     let endpoint = |_: ()| {
         let provider = OpenAiProvider::new(OpenAiSettings {

@@ -327,11 +327,11 @@ impl EvalSection {
 
 impl LocalSection {
     /// The catalogued model `local.model` names, else the default. (Validated on load.)
-    pub fn catalogued(&self) -> &'static crate::llm::model_store::Catalogued {
+    pub fn catalogued(&self) -> &'static crate::model_store::Catalogued {
         self.model
             .as_deref()
-            .and_then(crate::llm::model_store::find)
-            .unwrap_or(&crate::llm::model_store::DEFAULT)
+            .and_then(crate::model_store::find)
+            .unwrap_or(&crate::model_store::DEFAULT)
     }
 }
 
@@ -491,14 +491,14 @@ fn invalid(origin: &str, key: &str, message: impl Into<String>) -> ConfigError {
 
 fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
     if let Some(name) = &c.local.model
-        && crate::llm::model_store::find(name).is_none()
+        && crate::model_store::find(name).is_none()
     {
         return Err(invalid(
             origin,
             "local.model",
             format!(
                 "{name:?} is not a model tolk can fetch ({}; tolk model list); a GGUF file goes in local.model_path",
-                crate::llm::model_store::names()
+                crate::model_store::names()
             ),
         ));
     }

@@ -67,7 +67,7 @@ pub struct LocalModel {
     pub size: u64,
     /// The catalogued model it is, which tolk fetches when it is not there; none for a file
     /// given by path.
-    pub catalogued: Option<&'static llm::model_store::Catalogued>,
+    pub catalogued: Option<&'static crate::model_store::Catalogued>,
 }
 
 impl LocalModel {
@@ -296,7 +296,7 @@ async fn connect_local(
                 "no endpoint configured: tolk runs on its embedded model, which is not here yet"
                     .into(),
             );
-            llm::model_store::fetch(catalogued, &mut |line| {
+            crate::model_store::fetch(catalogued, &mut |line| {
                 let _ = tx.send(line.to_string());
             })
             .map_err(|e| LlmError::Local(crate::error::chain(&e)))?;

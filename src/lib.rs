@@ -23,7 +23,10 @@
 //! - [`prompt`]: the prompts, glossary and topics (built in, overridable), rendered strictly
 //! - [`ground`]: a quote -> an exact or fuzzy span of the source -> its lines
 //! - [`llm`]: the `Provider` trait, the OpenAI-compatible client with retries and validation,
-//!   capability probing, the local (embedded) model and its download
+//!   capability probing, the local (embedded) model
+//! - [`model_store`]: the models tolk can fetch for its embedded engine, fetched with pip
+//! - [`lang`]: words, links, and which language a text reads as (the checks and the segment
+//!   translation's repairs)
 //! - [`store`]: atomic writes, the content-addressed cache, run manifests and typed statuses
 //! - [`chunk`]: a document -> token-budgeted chunks with byte and line ranges
 //! - [`ingest`]: a file -> decoded, normalised paragraphs with a line map back to the file
@@ -49,7 +52,9 @@ pub mod error;
 pub mod eval;
 pub mod ground;
 pub mod ingest;
+pub mod lang;
 pub mod llm;
+pub mod model_store;
 pub mod pipeline;
 pub mod progress;
 pub mod prompt;

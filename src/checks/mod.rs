@@ -14,7 +14,8 @@ pub mod glossary;
 pub mod names;
 pub mod numbers;
 pub mod shape;
-pub mod text;
+/// The word helpers and the language test, shared with the tasks (see [`crate::lang`]).
+pub use crate::lang as text;
 
 use crate::prompt::Term;
 use crate::tasks::TaskOutput;

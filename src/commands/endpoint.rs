@@ -100,12 +100,12 @@ pub fn models(config: &Config) -> anyhow::Result<Outcome> {
 fn catalogued(
     name: &Option<String>,
     config: &Config,
-) -> anyhow::Result<&'static llm::model_store::Catalogued> {
+) -> anyhow::Result<&'static crate::model_store::Catalogued> {
     match name {
-        Some(n) => llm::model_store::find(n).ok_or_else(|| {
+        Some(n) => crate::model_store::find(n).ok_or_else(|| {
             anyhow::anyhow!(
                 "{n:?} is not a model tolk can fetch ({}); tolk model list shows them",
-                llm::model_store::names()
+                crate::model_store::names()
             )
         }),
         None => Ok(config.local.catalogued()),
@@ -114,7 +114,7 @@ fn catalogued(
 
 pub fn model_list(config: &Config) -> anyhow::Result<Outcome> {
     let chosen = config.local.catalogued().name;
-    for m in llm::model_store::CATALOGUE {
+    for m in crate::model_store::CATALOGUE {
         let here = if m.is_present() { "here" } else { "not fetched" };
         let mark = if m.name == chosen { "*" } else { " " };
         println!(
@@ -127,7 +127,7 @@ pub fn model_list(config: &Config) -> anyhow::Result<Outcome> {
     }
     println!(
         "* the one tolk uses (local.model, --local-model; default {}); a GGUF file of your own goes in local.model_path or --model-path",
-        llm::model_store::DEFAULT.name
+        crate::model_store::DEFAULT.name
     );
     Ok(Outcome::Clean)
 }
@@ -139,11 +139,11 @@ pub fn model_path(name: &Option<String>, config: &Config) -> anyhow::Result<Outc
 
 pub fn model_fetch(name: &Option<String>, config: &Config) -> anyhow::Result<Outcome> {
     let m = catalogued(name, config)?;
-    match llm::model_store::fetch(m, &mut |line| eprintln!("{line}"))? {
-        llm::model_store::Fetched::AlreadyThere(_) => {
+    match crate::model_store::fetch(m, &mut |line| eprintln!("{line}"))? {
+        crate::model_store::Fetched::AlreadyThere(_) => {
             eprintln!("the model {} is already there", m.name)
         }
-        llm::model_store::Fetched::Downloaded(_) => eprintln!("model ready"),
+        crate::model_store::Fetched::Downloaded(_) => eprintln!("model ready"),
     }
     println!("{}", m.path().display());
     Ok(Outcome::Clean)

@@ -9,7 +9,6 @@
 mod client;
 #[cfg(feature = "local")]
 pub mod local;
-pub mod model_store;
 pub mod openai;
 pub mod probe;
 pub mod structured;

@@ -133,6 +133,9 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
     if ep.scope.local {
         progress.println(&format!("note: {LOCAL_WARNING}"));
     }
+    if let Some(why) = &opts.translate_reason {
+        progress.println(&format!("note: {why}"));
+    }
     let cache = Cache::new(opts.out.join("cache"));
     let exec = Arc::new(Executor::new(
         ep.clone(),

@@ -2,7 +2,7 @@
 //! inputs, the tasks, the chunk budget and the policy numbers (with their reasons).
 
 use crate::chunk::ChunkConfig;
-use crate::config::Config;
+use crate::config::{Config, TranslateMode};
 use crate::endpoint::Scope;
 use crate::prompt::PromptSet;
 use crate::tasks::{Task, TaskContext};
@@ -51,7 +51,48 @@ pub struct RunOptions {
     pub whole_doc_tokens: usize,
     pub grammar: bool,
     /// Chunk or segment: `translate.mode` with `auto` resolved for this endpoint.
-    pub translate_mode: crate::config::TranslateMode,
+    pub translate_mode: TranslateMode,
+    /// Why `auto` chose segment mode for an endpoint, for the terminal.
+    pub translate_reason: Option<String>,
+}
+
+/// `auto` translates an endpoint's letters in segment mode when its last chunk-mode run in this
+/// output folder left at least this share of segments copied: untranslated, misaligned or
+/// identical to the Dutch.
+const COPYING_SHARE: f64 = 0.2;
+const COPYING_CHECKS: [&str; 3] = ["untranslated", "misaligned", "identical"];
+
+/// The mode `auto` means here: segment for the embedded model; for an endpoint, chunk unless its
+/// last chunk-mode run (same endpoint and model, in `out`) showed copying; then why.
+pub fn auto_mode(out: &std::path::Path, scope: &Scope) -> (TranslateMode, Option<String>) {
+    if scope.local {
+        return (TranslateMode::Segment, None);
+    }
+    let last = crate::store::run::list_runs(out).into_iter().find(|m| {
+        m.endpoint == scope.endpoint
+            && m.model.requested == scope.model
+            && m.params.translate_mode.as_deref().unwrap_or("chunk") == "chunk"
+            && m.inputs.iter().any(|i| i.segments.is_some())
+    });
+    let Some(m) = last else {
+        return (TranslateMode::Chunk, None);
+    };
+    let segments: u32 = m.inputs.iter().filter_map(|i| i.segments).sum();
+    let copied: u32 = m
+        .inputs
+        .iter()
+        .flat_map(|i| COPYING_CHECKS.iter().filter_map(|c| i.findings.get(*c)))
+        .map(|c| c.total())
+        .sum();
+    if segments > 0 && f64::from(copied) >= COPYING_SHARE * f64::from(segments) {
+        let why = format!(
+            "translate.mode auto: segment mode, since run {} left {copied} of {segments} segments untranslated, misaligned or identical to the Dutch in chunk mode",
+            m.run_id
+        );
+        (TranslateMode::Segment, Some(why))
+    } else {
+        (TranslateMode::Chunk, None)
+    }
 }
 
 /// The tasks named in `names`, each once, in their fixed order.
@@ -76,6 +117,10 @@ impl RunOptions {
         flags: RunFlags,
     ) -> Result<RunOptions, OptionsError> {
         let tasks = parse_tasks(&config.run.tasks)?;
+        let (translate_mode, translate_reason) = match config.translate.mode {
+            TranslateMode::Auto => auto_mode(&config.run.out, scope),
+            m => (m, None),
+        };
         let inputs = if flags.inputs.is_empty() {
             vec![config.run.input.clone()]
         } else {
@@ -112,7 +157,8 @@ impl RunOptions {
             // The local model answers under a grammar made from the schema: exact quotes and
             // bounded text by construction.
             grammar: scope.local,
-            translate_mode: config.translate.mode.resolve(scope.local),
+            translate_mode,
+            translate_reason,
         })
     }
 
@@ -126,7 +172,7 @@ impl RunOptions {
             max_tokens: self.max_tokens,
             whole_doc_tokens: self.whole_doc_tokens,
             grammar: self.grammar,
-            segment_mode: self.translate_mode == crate::config::TranslateMode::Segment,
+            segment_mode: self.translate_mode == TranslateMode::Segment,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::store::run::{
     InputEntry, Manifest, ModelInfo, Params, TaskStatus, UsageTotals, new_run_id, run_dir,
 };
 use crate::store::{StoreError, write_atomic, write_json};
+use crate::tasks::translate::has_words;
 use crate::tasks::{Task, TaskOutput, TaskResult};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -96,6 +97,10 @@ fn record(
             // The checks run on every output, answered live or from the cache.
             checker.output(output);
             checks::tally(&mut found, checks::findings(output));
+            if let TaskOutput::Translation(t) = output {
+                let worded = t.segments.iter().filter(|s| has_words(&s.nl)).count();
+                entry.segments = Some(worded as u32);
+            }
             write_output(&dir.join(&f.doc_id), f.task, output, warning)?;
         }
         for (check, c) in &found {

@@ -138,6 +138,10 @@ pub struct InputEntry {
     /// What the output checks found in this document's outputs, by check.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub findings: Tally,
+    /// Segments with words in its translation, when the run translated it (the base of the
+    /// translation checks' rates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segments: Option<u32>,
 }
 
 /// Calls, tokens and money.

@@ -328,7 +328,7 @@ pub const STILL_DUTCH: &str = "That is still Dutch. Translate the text into Engl
 /// a heading in capitals or a reference is the same in English).
 pub fn segment_schema(nl: &str) -> Value {
     let mut refused = vec![json!({"not": {"pattern": ECHOES}})];
-    if crate::checks::text::language(nl) == crate::checks::text::Lang::Dutch {
+    if crate::lang::language(nl) == crate::lang::Lang::Dutch {
         refused.push(json!({"not": {"const": nl}}));
     }
     let text = json!({
@@ -476,7 +476,7 @@ fn usable_again(answers: &super::Answers, spec: &CallSpec) -> bool {
 
 /// Whether a reply to `nl` reads as Dutch, as the untranslated check would judge it.
 fn reads_as_dutch(nl: &str, en: &str) -> bool {
-    use crate::checks::text::{Lang, language};
+    use crate::lang::{Lang, language};
     language(en) == Lang::Dutch && language(nl) == Lang::Dutch
 }
 

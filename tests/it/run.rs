@@ -26,7 +26,9 @@ fn run(
     let out_s = out.to_str().unwrap();
     args.push(out_s);
     args.extend_from_slice(extra);
-    tolk(&root(), &args, env)
+    let mut env = env.to_vec();
+    env.insert(0, crate::support::CHUNK_MODE);
+    tolk(&root(), &args, &env)
 }
 
 fn run_dir(out: &Path, o: &std::process::Output) -> PathBuf {

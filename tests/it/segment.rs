@@ -249,3 +249,30 @@ fn chunk_mode_is_still_one_json_call_per_chunk() {
         "chunk mode asks for the JSON map"
     );
 }
+
+#[test]
+fn auto_moves_an_endpoint_to_segment_mode_after_a_run_that_copied_the_dutch() {
+    // The fake server's chunk-mode English is the Dutch marked with the model's name: copying,
+    // as the small models do.
+    let fake = FakeThread::start(FakeConfig::default());
+    let out = tempfile::tempdir().unwrap();
+    let first = run(out.path(), &fake, &["--translate-mode", "auto"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let chunked = fake.chat_requests();
+    assert!(chunked.iter().all(|r| r.body.get("response_format").is_some()), "an endpoint starts in chunk mode");
+    let dir = PathBuf::from(stdout(&first).trim());
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["params"]["translate_mode"], "chunk");
+    assert_eq!(m["inputs"][0]["segments"], 22, "the base of the rates is recorded");
+
+    fake.clear();
+    let second = run(out.path(), &fake, &["--translate-mode", "auto"]);
+    assert!(
+        stderr(&second).contains("translate.mode auto: segment mode, since run"),
+        "{}",
+        stderr(&second)
+    );
+    let plain = fake.chat_requests();
+    assert!(!plain.is_empty() && plain.iter().all(|r| plain_source(&r.body).is_some()));
+}

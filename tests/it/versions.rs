@@ -29,7 +29,9 @@ fn run(
         "--no-progress",
     ];
     args.extend_from_slice(extra);
-    let o = tolk(dir, &args, env);
+    let mut env = env.to_vec();
+    env.insert(0, crate::support::CHUNK_MODE);
+    let o = tolk(dir, &args, &env);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -160,7 +162,7 @@ fn status_reports_stale_after_an_input_or_a_prompt_is_edited() {
                 model,
                 "--json",
             ],
-            &[],
+            &[crate::support::CHUNK_MODE],
         );
         assert!(o.status.success(), "{}", stderr(&o));
         serde_json::from_str(&stdout(&o)).unwrap()

@@ -43,6 +43,11 @@ pub fn tolk(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("tolk runs")
 }
 
+/// Chunk mode, for tests of several runs in one output folder against the fake server: its
+/// chunk-mode "English" is the Dutch marked with the model's name, which reads as copying, so
+/// `translate.mode = "auto"` would move a second run to segment mode (see tests/it/segment.rs).
+pub const CHUNK_MODE: (&str, &str) = ("TOLK_TRANSLATE_MODE", "chunk");
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -53,7 +58,7 @@ pub fn stderr(o: &Output) -> String {
 pub mod fake_llm;
 
 /// The embedded model the tests run.
-pub const TEST_MODEL: &str = tolk::llm::model_store::TESTS.name;
+pub const TEST_MODEL: &str = tolk::model_store::TESTS.name;
 
 /// Tests that run a real model take the machine's cores: they take this lock, so that two of
 /// them never compete (the other tests are light).

@@ -1,4 +1,5 @@
-//! Text helpers the checks share: words, URLs taken out, and which language a text is in.
+//! Text helpers the checks and the translation share: words, URLs taken out, and which language
+//! a text is in.
 //!
 //! Language is told by function words: short words every sentence has, which a translation
 //! cannot keep by accident. Only words of one language count (Dutch `in`, `is`, `of`, `was`
