@@ -123,7 +123,7 @@ pub fn model_list(config: &Config) -> anyhow::Result<Outcome> {
             m.size as f64 / 1e6,
             m.description
         );
-        println!("  {:<20} {}", "", m.measured);
+        println!("    {}", m.measured);
     }
     println!(
         "* the one tolk uses (local.model, --local-model; default {}); a GGUF file of your own goes in local.model_path or --model-path",
