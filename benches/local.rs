@@ -1,5 +1,8 @@
 //! The embedded model's throughput on this machine: prompt processing and generation, tokens
-//! per second, with and without a grammar. Needs the model (tolk model fetch); prints figures.
+//! per second, with and without a grammar; and, for every catalogued model that is here, the
+//! aggregate generation speed when 1, 2, 4 or 8 sequences are decoded in one batch (what
+//! llama.cpp's batched-bench measures; its sources are not among those llama-cpp-2 vendors).
+//! Needs the model (tolk model fetch); prints figures. `BENCH_ONLY_BATCHED=1`: only that.
 //! Targets on the 2-core reference machine: prompt >= 150 tok/s, generation >= 45 tok/s.
 //!
 //! `cargo bench --bench local`
@@ -11,6 +14,20 @@ use tolk::llm::local::{LocalProvider, LocalSettings};
 use tolk::llm::{ChatRequest, Message, Provider, SchemaSpec};
 
 fn main() {
+    let threads_batched: i32 = std::env::var("BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    for m in tolk::model_store::CATALOGUE {
+        if m.is_present() {
+            batched(m.name, &m.path(), threads_batched);
+        } else {
+            println!("{}: not fetched (tolk model fetch {}); not measured", m.name, m.name);
+        }
+    }
+    if std::env::var_os("BENCH_ONLY_BATCHED").is_some() {
+        return;
+    }
     let path = tolk::model_store::DEFAULT.path();
     if !path.is_file() {
         println!(
@@ -205,4 +222,72 @@ fn raw_llama(path: &std::path::Path, threads: i32) {
         show(&tgs),
         show(&deep)
     );
+}
+
+/// Aggregate generation speed with `npl` sequences decoded together: a shared prompt of `PP`
+/// tokens decoded once in sequence 0 and copied to the others (`seq_cp`, as tolk would share a
+/// system prompt and a letter), then `TG` steps of one batch holding one token per sequence.
+fn batched(name: &str, path: &std::path::Path, threads: i32) {
+    use llama_cpp_2::context::params::LlamaContextParams;
+    use llama_cpp_2::llama_backend::LlamaBackend;
+    use llama_cpp_2::llama_batch::LlamaBatch;
+    use llama_cpp_2::model::LlamaModel;
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use llama_cpp_2::token::LlamaToken;
+    use std::num::NonZeroU32;
+    const PP: i32 = 512;
+    const TG: i32 = 64;
+    let mut backend = LlamaBackend::init().unwrap();
+    backend.void_logs();
+    let model = LlamaModel::load_from_file(&backend, path, &LlamaModelParams::default()).unwrap();
+    let mut rows = Vec::new();
+    for npl in [1i32, 2, 4, 8] {
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(((PP + TG * npl) as u32).next_multiple_of(256) + 256))
+            .with_n_batch(512)
+            .with_n_ubatch(512)
+            .with_n_seq_max(npl as u32)
+            .with_kv_unified(true)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let mut ctx = model.new_context(&backend, params).unwrap();
+        let mut batch = LlamaBatch::new(512, npl);
+        batch.clear();
+        for i in 0..PP {
+            batch
+                .add(LlamaToken(1000 + (i * 7919) % 50_000), i, &[0], i == PP - 1)
+                .unwrap();
+        }
+        let t0 = Instant::now();
+        ctx.decode(&mut batch).unwrap();
+        for s in 1..npl {
+            ctx.copy_kv_cache_seq(0, s, None, None).unwrap();
+        }
+        let prompt_s = t0.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for step in 0..TG {
+            batch.clear();
+            for s in 0..npl {
+                batch
+                    .add(LlamaToken(1000 + (step * 31 + s * 17) % 50_000), PP + step, &[s], true)
+                    .unwrap();
+            }
+            ctx.decode(&mut batch).unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let aggregate = f64::from(npl * TG) / secs;
+        rows.push((npl, aggregate));
+        println!(
+            "{name}: {npl} sequences, {threads} threads: shared prompt of {PP} tokens {:.0} tok/s; generation {:.1} tok/s in all, {:.1} per sequence",
+            f64::from(PP) / prompt_s,
+            aggregate,
+            aggregate / f64::from(npl)
+        );
+    }
+    let one = rows[0].1;
+    let summary: Vec<String> = rows
+        .iter()
+        .map(|(n, a)| format!("{n}: {:.2}x", a / one))
+        .collect();
+    println!("{name}: aggregate generation against one sequence: {}", summary.join(", "));
 }
