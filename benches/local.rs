@@ -22,7 +22,10 @@ fn main() {
         if m.is_present() {
             batched(m.name, &m.path(), threads_batched);
         } else {
-            println!("{}: not fetched (tolk model fetch {}); not measured", m.name, m.name);
+            println!(
+                "{}: not fetched (tolk model fetch {}); not measured",
+                m.name, m.name
+            );
         }
     }
     if std::env::var_os("BENCH_ONLY_BATCHED").is_some() {
@@ -243,7 +246,9 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
     let mut rows = Vec::new();
     for npl in [1i32, 2, 4, 8] {
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(((PP + TG * npl) as u32).next_multiple_of(256) + 256))
+            .with_n_ctx(NonZeroU32::new(
+                ((PP + TG * npl) as u32).next_multiple_of(256) + 256,
+            ))
             .with_n_batch(512)
             .with_n_ubatch(512)
             .with_n_seq_max(npl as u32)
@@ -269,7 +274,12 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
             batch.clear();
             for s in 0..npl {
                 batch
-                    .add(LlamaToken(1000 + (step * 31 + s * 17) % 50_000), PP + step, &[s], true)
+                    .add(
+                        LlamaToken(1000 + (step * 31 + s * 17) % 50_000),
+                        PP + step,
+                        &[s],
+                        true,
+                    )
                     .unwrap();
             }
             ctx.decode(&mut batch).unwrap();
@@ -289,5 +299,8 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
         .iter()
         .map(|(n, a)| format!("{n}: {:.2}x", a / one))
         .collect();
-    println!("{name}: aggregate generation against one sequence: {}", summary.join(", "));
+    println!(
+        "{name}: aggregate generation against one sequence: {}",
+        summary.join(", ")
+    );
 }

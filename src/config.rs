@@ -61,7 +61,9 @@ impl StructuredMode {
 }
 
 /// How a letter is translated (`translate.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TranslateMode {
     /// One call per chunk; the reply maps every segment id to its English (capable endpoints).
@@ -407,9 +409,16 @@ pub fn load(
             .find(|(s, k)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
         else {
             let lower = rest.to_ascii_lowercase();
-            if ["endpoint_", "chunk_", "run_", "translate_", "local_", "eval_"]
-                .iter()
-                .any(|p| lower.starts_with(p))
+            if [
+                "endpoint_",
+                "chunk_",
+                "run_",
+                "translate_",
+                "local_",
+                "eval_",
+            ]
+            .iter()
+            .any(|p| lower.starts_with(p))
             {
                 return Err(ConfigError::Env {
                     var: var.clone(),

@@ -99,7 +99,11 @@ pub const TESTS: Catalogued = QWEN_05B;
 
 /// The names of the catalogue, for messages: "qwen2.5-coder-0.5b, qwen2.5-coder-1.5b".
 pub fn names() -> String {
-    CATALOGUE.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+    CATALOGUE
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The catalogued model called `name`.
@@ -190,7 +194,6 @@ impl Catalogued {
         Some(format!("{} {} {mtime}", self.sha256, meta.len()))
     }
 }
-
 
 fn note_path(model: &Path) -> PathBuf {
     let mut name = model.file_name().unwrap_or_default().to_os_string();

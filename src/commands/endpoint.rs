@@ -115,7 +115,11 @@ fn catalogued(
 pub fn model_list(config: &Config) -> anyhow::Result<Outcome> {
     let chosen = config.local.catalogued().name;
     for m in crate::model_store::CATALOGUE {
-        let here = if m.is_present() { "here" } else { "not fetched" };
+        let here = if m.is_present() {
+            "here"
+        } else {
+            "not fetched"
+        };
         let mark = if m.name == chosen { "*" } else { " " };
         println!(
             "{mark} {:<20} {:>6.0} MB  {here:<11}  {}",

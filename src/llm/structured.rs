@@ -171,7 +171,9 @@ pub fn plain_repair_message(err: &LlmError) -> String {
             .join(" "),
         other => other.to_string(),
     };
-    format!("Your previous reply cannot be used: {what} Reply again with the English translation only.")
+    format!(
+        "Your previous reply cannot be used: {what} Reply again with the English translation only."
+    )
 }
 
 /// A schema violation of a plain reply's text in words a small model follows.
@@ -265,8 +267,14 @@ mod tests {
             }),
             ..ChatRequest::default()
         };
-        let ok = accept(&completion("Translation: \"We are against.\"", "stop"), &request);
-        assert_eq!(ok.unwrap(), json!({"text": "We are against.", "cut_off": false}));
+        let ok = accept(
+            &completion("Translation: \"We are against.\"", "stop"),
+            &request,
+        );
+        assert_eq!(
+            ok.unwrap(),
+            json!({"text": "We are against.", "cut_off": false})
+        );
         let noted = accept(
             &completion("We are against.\n\nNote: 'tegen' means against.", "stop"),
             &request,
@@ -275,12 +283,18 @@ mod tests {
         let fenced = accept(&completion("```\nWe are against.\n```", "stop"), &request);
         assert_eq!(fenced.unwrap()["text"], "We are against.");
         let told = accept(
-            &completion("Here is the English translation:\n\nWe are against.", "stop"),
+            &completion(
+                "Here is the English translation:\n\nWe are against.",
+                "stop",
+            ),
             &request,
         );
         assert_eq!(told.unwrap()["text"], "We are against.");
         // Cut off: kept and marked, not an error.
-        let cut = accept(&completion("We are against it, against it", "length"), &request);
+        let cut = accept(
+            &completion("We are against it, against it", "length"),
+            &request,
+        );
         assert_eq!(cut.unwrap()["cut_off"], true);
         // The Dutch unchanged, or nothing: a violation, and the repair says which in words.
         for (reply, says) in [("Wij zijn tegen.", "Dutch text itself"), ("", "empty")] {
@@ -289,7 +303,10 @@ mod tests {
             let repair = plain_repair_message(&err);
             assert!(repair.contains(says), "{repair}");
         }
-        let long = accept(&completion(&"We are against. ".repeat(10), "stop"), &request);
+        let long = accept(
+            &completion(&"We are against. ".repeat(10), "stop"),
+            &request,
+        );
         assert!(plain_repair_message(&long.unwrap_err()).contains("much longer"));
     }
 

@@ -452,8 +452,12 @@ pub fn still_dutch_call(first: &CallSpec, reply: &str) -> CallSpec {
     let mut spec = first.clone();
     spec.what = format!("{} again", first.what);
     spec.round = 2;
-    spec.request.messages.push(crate::llm::Message::assistant(reply));
-    spec.request.messages.push(crate::llm::Message::user(STILL_DUTCH));
+    spec.request
+        .messages
+        .push(crate::llm::Message::assistant(reply));
+    spec.request
+        .messages
+        .push(crate::llm::Message::user(STILL_DUTCH));
     spec
 }
 
@@ -535,7 +539,9 @@ pub async fn run_segments(
     let (bare_at, bare): (Vec<usize>, Vec<CallSpec>) = values
         .iter()
         .enumerate()
-        .filter(|(k, v)| v.is_none() && called[*k].bare.is_some() && usable_again(&answers, &specs[*k]))
+        .filter(|(k, v)| {
+            v.is_none() && called[*k].bare.is_some() && usable_again(&answers, &specs[*k])
+        })
         .filter_map(|(k, _)| Some((k, called[k].bare.clone()?)))
         .unzip();
     if !bare.is_empty() {
@@ -577,7 +583,10 @@ pub async fn run_segments(
         answers.model = answers.model.take().or(second.model);
     }
     let mut values = values.into_iter();
-    for SegmentCall { segment: s, call, .. } in plan {
+    for SegmentCall {
+        segment: s, call, ..
+    } in plan
+    {
         let en = if call.is_some() {
             match values.next().flatten() {
                 Some(v) => {
@@ -679,10 +688,15 @@ mod tests {
         let echo = "Always translate these terms so: verordening = regulation. We do not agree.";
         let err = check(nl, echo).unwrap_err();
         let errors = err.clone();
-        let said = crate::llm::structured::plain_repair_message(
-            &crate::llm::LlmError::SchemaViolation { errors: err, raw: String::new() },
+        let said =
+            crate::llm::structured::plain_repair_message(&crate::llm::LlmError::SchemaViolation {
+                errors: err,
+                raw: String::new(),
+            });
+        assert!(
+            said.contains("repeats the instructions"),
+            "{said} {errors:?}"
         );
-        assert!(said.contains("repeats the instructions"), "{said} {errors:?}");
         // A name or a heading in capitals is the same in English.
         assert!(check("OFFLIMITS", "OFFLIMITS").is_ok());
         assert!(check("Robbert Hoving", "Robbert Hoving").is_ok());

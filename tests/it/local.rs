@@ -298,18 +298,38 @@ fn the_catalogue_lists_both_models_and_an_unknown_name_is_refused_with_the_names
         "the default is marked: {list}"
     );
     let o = tolk(&root(), &["model", "path", "qwen2.5-coder-0.5b"], &[]);
-    assert!(stdout(&o).trim().ends_with("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"));
+    assert!(
+        stdout(&o)
+            .trim()
+            .ends_with("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    );
     let o = tolk(&root(), &["model", "path", "gpt-5"], &[]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("\"gpt-5\" is not a model tolk can fetch (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b)"),
+        stderr(&o).contains(
+            "\"gpt-5\" is not a model tolk can fetch (qwen2.5-coder-0.5b, qwen2.5-coder-1.5b)"
+        ),
         "{}",
         stderr(&o)
     );
     // In the configuration too: named as the setting, before anything is fetched or loaded.
-    let o = tolk(&root(), &["run", "--local-model", "gpt-5", "--dry-run"], &[]);
+    let o = tolk(
+        &root(),
+        &["run", "--local-model", "gpt-5", "--dry-run"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("local.model"), "{}", stderr(&o));
-    let o = tolk(&root(), &["model", "list"], &[("TOLK_LOCAL_MODEL", "qwen2.5-coder-0.5b")]);
-    assert!(stdout(&o).lines().any(|l| l.starts_with("* qwen2.5-coder-0.5b")), "{}", stdout(&o));
+    let o = tolk(
+        &root(),
+        &["model", "list"],
+        &[("TOLK_LOCAL_MODEL", "qwen2.5-coder-0.5b")],
+    );
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("* qwen2.5-coder-0.5b")),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -66,7 +66,11 @@ fn each_paragraph_is_its_own_plain_call_and_its_english_stays_on_its_lines() {
         .map(|r| plain_source(&r.body).expect("a plain translation request"))
         .collect();
     assert_eq!(sent.len(), worded.len(), "one call per segment with words");
-    assert!(requests.iter().all(|r| r.body.get("response_format").is_none()));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.body.get("response_format").is_none())
+    );
     let distinct: BTreeSet<&String> = sent.iter().collect();
     assert_eq!(distinct.len(), sent.len(), "each segment is sent once");
     // Each segment's English is the answer to its own Dutch, so it stays on its own lines.
@@ -122,12 +126,19 @@ fn a_reply_that_is_the_dutch_is_repaired_and_the_repair_says_why() {
         .filter(|r| copies_hungarian(&r.body))
         .filter(|r| plain_source(&r.body).is_some_and(|t| reads_dutch(&t)))
         .count();
-    assert!(copied >= 2, "{copied} paragraphs mention the Hungarian proposal");
+    assert!(
+        copied >= 2,
+        "{copied} paragraphs mention the Hungarian proposal"
+    );
     // Each copy was answered again, with the reason in words, and the second answer is used.
     let repairs: Vec<&str> = requests
         .iter()
         .filter(|r| !first_round(&r.body))
-        .map(|r| r.body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap())
+        .map(|r| {
+            r.body["messages"].as_array().unwrap().last().unwrap()["content"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(repairs.len(), copied, "{repairs:?}");
     assert!(
@@ -154,14 +165,21 @@ fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
     let o = run(out.path(), &fake, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let requests = fake.chat_requests();
-    let copied = requests.iter().filter(|r| copies_hungarian(&r.body)).count();
+    let copied = requests
+        .iter()
+        .filter(|r| copies_hungarian(&r.body))
+        .count();
     let again: Vec<&Value> = requests
         .iter()
         .filter(|r| !first_round(&r.body))
         .map(|r| &r.body)
         .collect();
     // Every copy that reads as Dutch (not a short heading) is asked again, with its reply.
-    assert!(!again.is_empty() && again.len() <= copied, "{} of {copied}", again.len());
+    assert!(
+        !again.is_empty() && again.len() <= copied,
+        "{} of {copied}",
+        again.len()
+    );
     for body in &again {
         let m = body["messages"].as_array().unwrap();
         assert_eq!(m.len(), 4);
@@ -176,7 +194,11 @@ fn a_reply_that_still_reads_as_dutch_is_asked_once_more() {
         .iter()
         .filter(|s| s["en"].as_str().is_some_and(|e| e.starts_with("[copy] ")))
         .count();
-    assert_eq!(marked, copied - again.len(), "only copies too short to judge stay");
+    assert_eq!(
+        marked,
+        copied - again.len(),
+        "only copies too short to judge stay"
+    );
     // Cached like every call: a rerun makes none.
     fake.clear();
     let rerun = run(out.path(), &fake, &[]);
@@ -243,9 +265,9 @@ fn chunk_mode_is_still_one_json_call_per_chunk() {
     let requests = fake.chat_requests();
     assert!(!requests.is_empty());
     assert!(
-        requests
-            .iter()
-            .all(|r| r.body["response_format"]["json_schema"]["schema"]["title"] == "tolk.translation"),
+        requests.iter().all(
+            |r| r.body["response_format"]["json_schema"]["schema"]["title"] == "tolk.translation"
+        ),
         "chunk mode asks for the JSON map"
     );
 }
@@ -259,12 +281,20 @@ fn auto_moves_an_endpoint_to_segment_mode_after_a_run_that_copied_the_dutch() {
     let first = run(out.path(), &fake, &["--translate-mode", "auto"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let chunked = fake.chat_requests();
-    assert!(chunked.iter().all(|r| r.body.get("response_format").is_some()), "an endpoint starts in chunk mode");
+    assert!(
+        chunked
+            .iter()
+            .all(|r| r.body.get("response_format").is_some()),
+        "an endpoint starts in chunk mode"
+    );
     let dir = PathBuf::from(stdout(&first).trim());
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["params"]["translate_mode"], "chunk");
-    assert_eq!(m["inputs"][0]["segments"], 22, "the base of the rates is recorded");
+    assert_eq!(
+        m["inputs"][0]["segments"], 22,
+        "the base of the rates is recorded"
+    );
 
     fake.clear();
     let second = run(out.path(), &fake, &["--translate-mode", "auto"]);

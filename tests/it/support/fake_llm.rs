@@ -456,7 +456,11 @@ async fn respond(
     };
     let reply = match (reply, config.copy_if, plain_source(body)) {
         (Reply::Normal, Some(copy), Some(nl)) if copy(body) => {
-            Reply::Content(if config.copy_marked { format!("[copy] {nl}") } else { nl })
+            Reply::Content(if config.copy_marked {
+                format!("[copy] {nl}")
+            } else {
+                nl
+            })
         }
         (r, _, _) => r,
     };
@@ -592,14 +596,46 @@ pub fn plain_source(body: &Value) -> Option<String> {
 /// model's name, so that it reads as English to tolk's checks and is traceable to its source.
 pub fn fake_english(model: &str, nl: &str) -> String {
     const WORDS: &[(&str, &str)] = &[
-        ("de", "the"), ("het", "the"), ("een", "a"), ("van", "of"), ("en", "and"),
-        ("in", "in"), ("is", "is"), ("dat", "that"), ("op", "on"), ("te", "to"),
-        ("voor", "for"), ("met", "with"), ("zijn", "are"), ("niet", "not"), ("wij", "we"),
-        ("we", "we"), ("ook", "also"), ("als", "as"), ("aan", "to"), ("om", "to"),
-        ("er", "there"), ("die", "which"), ("deze", "this"), ("dit", "this"), ("door", "by"),
-        ("bij", "at"), ("of", "or"), ("maar", "but"), ("worden", "be"), ("wordt", "is"),
-        ("naar", "to"), ("uit", "from"), ("over", "about"), ("kan", "can"), ("geen", "no"),
-        ("u", "you"), ("uw", "your"), ("onze", "our"), ("ons", "us"), ("zij", "they"),
+        ("de", "the"),
+        ("het", "the"),
+        ("een", "a"),
+        ("van", "of"),
+        ("en", "and"),
+        ("in", "in"),
+        ("is", "is"),
+        ("dat", "that"),
+        ("op", "on"),
+        ("te", "to"),
+        ("voor", "for"),
+        ("met", "with"),
+        ("zijn", "are"),
+        ("niet", "not"),
+        ("wij", "we"),
+        ("we", "we"),
+        ("ook", "also"),
+        ("als", "as"),
+        ("aan", "to"),
+        ("om", "to"),
+        ("er", "there"),
+        ("die", "which"),
+        ("deze", "this"),
+        ("dit", "this"),
+        ("door", "by"),
+        ("bij", "at"),
+        ("of", "or"),
+        ("maar", "but"),
+        ("worden", "be"),
+        ("wordt", "is"),
+        ("naar", "to"),
+        ("uit", "from"),
+        ("over", "about"),
+        ("kan", "can"),
+        ("geen", "no"),
+        ("u", "you"),
+        ("uw", "your"),
+        ("onze", "our"),
+        ("ons", "us"),
+        ("zij", "they"),
     ];
     let english: Vec<String> = nl
         .split_whitespace()
