@@ -177,7 +177,7 @@ pub fn plain_repair_message(err: &LlmError) -> String {
 }
 
 /// A schema violation of a plain reply's text in words a small model follows.
-fn describe_plain(error: &str) -> &'static str {
+pub fn describe_plain(error: &str) -> &'static str {
     // "/text: <what was refused or the text> <why>": the refused schema comes first for `not`,
     // the reply's text first for a length (so its own words cannot be taken for the reason).
     let e = error.split_once(": ").map_or(error, |(_, e)| e);

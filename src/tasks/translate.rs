@@ -554,6 +554,37 @@ pub async fn run_segments(
         }
         answers.model = answers.model.take().or(second.model);
     }
+    // What is still refused after every attempt: a copy of the Dutch, or a reply too short or
+    // too long, is kept as the model gave it and said in the warnings (the checks flag it in the
+    // output), so that one address line the model will not translate does not fail the letter.
+    // A reply that repeats the prompt is not English of this paragraph: that call stays failed.
+    let mut notes = Notes::default();
+    for (k, v) in values.iter_mut().enumerate() {
+        if v.is_some() {
+            continue;
+        }
+        let kept = answers.failures.iter().find_map(|f| match f.error.llm() {
+            Some(LlmError::SchemaViolation { errors, raw })
+                if f.what == specs[k].what && !errors.iter().any(|e| e.contains("{\"pattern\":")) =>
+            {
+                let why: Vec<&str> = errors
+                    .iter()
+                    .map(|e| crate::llm::structured::describe_plain(e))
+                    .collect();
+                Some((crate::llm::structured::plain_value(raw, false), why.join(" ")))
+            }
+            _ => None,
+        });
+        if let Some((value, why)) = kept {
+            let s = &called[k].segment;
+            notes.warnings.push(format!(
+                "translation of {} (lines {}-{}) is the model's answer as it gave it, after every attempt was refused: {why}",
+                s.id, s.lines[0], s.lines[1]
+            ));
+            *v = Some(value);
+            answers.failures.retain(|f| f.what != specs[k].what);
+        }
+    }
     // Round 2: a reply that still reads as Dutch is asked again, once.
     let text = |v: &Option<Value>| -> Option<String> {
         v.as_ref()?.get("text")?.as_str().map(str::to_string)
@@ -566,7 +597,6 @@ pub async fn run_segments(
             reads_as_dutch(sent[k], &en).then(|| (k, still_dutch_call(&specs[k], &en)))
         })
         .unzip();
-    let mut notes = Notes::default();
     if !again.is_empty() {
         let mut second = call_all(caller, &again).await;
         for (&k, v) in again_at.iter().zip(std::mem::take(&mut second.values)) {

@@ -306,3 +306,44 @@ fn auto_moves_an_endpoint_to_segment_mode_after_a_run_that_copied_the_dutch() {
     let plain = fake.chat_requests();
     assert!(!plain.is_empty() && plain.iter().all(|r| plain_source(&r.body).is_some()));
 }
+
+/// Copy the Dutch of the opening paragraph, on every attempt.
+fn copies_the_opening(body: &Value) -> bool {
+    plain_source(body).is_some_and(|t| t.starts_with("Het Hongaarse voorstel"))
+}
+
+#[test]
+fn a_model_that_keeps_copying_a_paragraph_leaves_it_flagged_and_the_letter_goes_on() {
+    let fake = FakeThread::start(FakeConfig {
+        copy_if: Some(copies_the_opening),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let o = run(out.path(), &fake, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = translation(&o);
+    let seg = t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["nl"].as_str().unwrap().starts_with("Het Hongaarse voorstel"))
+        .unwrap()
+        .clone();
+    // Kept as the model gave it, and flagged by the checks in the output itself.
+    assert_eq!(seg["en"], seg["nl"]);
+    let checks: Vec<&str> = seg["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"identical") || checks.contains(&"untranslated"), "{checks:?}");
+    let dir = PathBuf::from(stdout(&o).trim());
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let warnings = m["inputs"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("is the model's answer as it gave it, after every attempt was refused: it is the Dutch text itself"),
+        "{warnings}"
+    );
+}
