@@ -308,6 +308,7 @@ async fn connect_local(
             threads: settings.threads,
             default_max_tokens: settings.max_tokens,
             flash_attention: settings.flash_attention,
+            slots: settings.slots,
         })
     });
     tokio::pin!(work);
@@ -325,8 +326,9 @@ async fn connect_local(
         say(&line);
     }
     let options = llm::ClientOptions {
-        // One model, one queue: more in flight would only wait in the queue.
-        concurrency: 1,
+        // Every slot busy and as many calls again queued, so a finished slot takes the next
+        // call at once, and the one sharing most of a cached prefix first.
+        concurrency: 2 * settings.slots.max(1) as usize,
         max_retries: 0,
         max_tokens_retry: None,
         ..options.clone()

@@ -333,3 +333,106 @@ fn the_catalogue_lists_both_models_and_an_unknown_name_is_refused_with_the_names
         stdout(&o)
     );
 }
+
+/// A plain request: translate `dutch`, at most `max_tokens`.
+fn plain(system: &str, dutch: &str, max_tokens: u32) -> tolk::llm::ChatRequest {
+    tolk::llm::ChatRequest {
+        messages: vec![
+            tolk::llm::Message::system(system.to_string()),
+            tolk::llm::Message::user(dutch.to_string()),
+        ],
+        schema: None,
+        plain: true,
+        max_tokens: Some(max_tokens),
+        temperature: Some(0.0),
+        seed: None,
+    }
+}
+
+#[test]
+fn the_slots_serve_several_calls_at_once_each_with_its_own_answer_grammar_and_bound() {
+    use std::sync::atomic::Ordering;
+    use tolk::llm::Provider;
+    use tolk::llm::local::{LocalProvider, LocalSettings};
+    let Some(path) = model_or_skip("the slots test") else {
+        return;
+    };
+    let _cores = heavy();
+    let provider = std::sync::Arc::new(
+        LocalProvider::start(LocalSettings {
+            model_path: path,
+            n_ctx: 2048,
+            threads: None,
+            default_max_tokens: 64,
+            flash_attention: false,
+            slots: 3,
+        })
+        .unwrap(),
+    );
+    // Each call's own answer: a code word repeated (the 0.5B model translates too unreliably
+    // for a test to expect a given English word).
+    let system = "Repeat the user's message exactly as written, and nothing else. Do not \
+                  explain, do not translate, do not add quotes.";
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"animal": {"type": "string", "enum": ["cat", "dog", "horse"]}},
+        "required": ["animal"],
+        "additionalProperties": false
+    });
+    let mut structured = plain(system, "Which animal says miaow? Answer in JSON.", 32);
+    structured.plain = false;
+    structured.schema = Some(tolk::llm::SchemaSpec {
+        name: "animal".into(),
+        schema,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let calls = vec![
+        plain(system, "KAT-1234", 16),
+        plain(system, "HUIS-5678", 16),
+        structured,
+        // Cut at its bound.
+        plain(
+            system,
+            "Het kabinet is tegen het scannen van berichten van burgers.",
+            3,
+        ),
+        plain(system, "HOND-9012", 16),
+        // Too long for one slot: refused, the others go on.
+        plain(system, &"woord ".repeat(3000), 16),
+    ];
+    let replies = rt.block_on(async {
+        // A call whose caller gives up at once (a cancelled run) must not hold a slot.
+        let gone = provider.chat(&calls[1]);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1), gone).await;
+        let futures: Vec<_> = calls.iter().map(|c| provider.chat(c)).collect();
+        futures::future::join_all(futures).await
+    });
+    let text = |i: usize| replies[i].as_ref().unwrap().content.to_lowercase();
+    assert!(text(0).contains("1234"), "{:?}", replies[0]);
+    assert!(text(1).contains("5678"), "{:?}", replies[1]);
+    assert!(text(4).contains("9012"), "{:?}", replies[4]);
+    let animal: serde_json::Value = serde_json::from_str(&text(2)).expect("the grammar held");
+    assert!(
+        ["cat", "dog", "horse"].contains(&animal["animal"].as_str().unwrap()),
+        "{animal}"
+    );
+    let cut = replies[3].as_ref().unwrap();
+    assert_eq!(cut.finish_reason.as_deref(), Some("length"));
+    assert_eq!(cut.usage.unwrap().completion_tokens, 3);
+    assert!(
+        matches!(replies[5], Err(tolk::llm::LlmError::ContextExceeded { .. })),
+        "{:?}",
+        replies[5]
+    );
+    for r in &replies[..5] {
+        let u = r.as_ref().unwrap().usage.unwrap();
+        assert!(u.prompt_tokens > 20 && u.completion_tokens > 0, "{u:?}");
+    }
+    // The system prompt was decoded once and shared with the other slots.
+    let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
+    assert!(reused >= 4 * 20, "{reused} prompt tokens reused");
+}

@@ -1,0 +1,553 @@
+//! The embedded model's scheduler: N slots in one context, decoded together.
+//!
+//! Every slot is a llama.cpp sequence (its own id, positions, sampler, grammar, bounds). Each
+//! step builds one batch: the last token of every generating slot, then as many prompt tokens
+//! of the slots still reading their prompt as fit in the batch. One `decode` serves them all,
+//! so on a CPU the weights are read once for several calls (matrix-matrix work instead of
+//! matrix-vector work). A slot that finishes answers its call and takes the next queued call
+//! at once (continuous batching).
+//!
+//! The KV cache is unified: a queued call whose prompt begins like the tokens some slot holds
+//! (the same system prompt, the same letter) gets that prefix with `seq_cp`, which shares the
+//! cells, and only decodes what is new. Idle slots keep their tokens for that purpose until
+//! they take a call.
+//!
+//! Capacity: each slot holds at most `n_ctx` tokens (checked when a call comes in: prompt +
+//! max_tokens), and the context holds `n_ctx` per slot, so any set of active slots fits.
+
+use super::sample::{Path, REPEAT_WINDOW, pick};
+use super::{Job, LocalStats, local_err};
+use crate::llm::{ChatRequest, Completion, LlmError, Usage};
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Instant;
+
+/// Tokens decoded in one step at most (prompt tokens and generating slots together).
+pub(super) const N_BATCH: u32 = 512;
+
+/// A queued call passed over this many times (for calls sharing more of a cached prefix) is
+/// taken next regardless.
+const MAX_PASSED_OVER: u32 = 8;
+
+/// A call waiting for a slot, its prompt already tokenized.
+struct Pending {
+    job: Job,
+    tokens: Vec<LlamaToken>,
+    max_tokens: u32,
+    arrived: Instant,
+    passed_over: u32,
+}
+
+/// A call being served.
+struct Active {
+    job: Job,
+    prompt: Vec<LlamaToken>,
+    /// Prompt tokens already in the KV cache (copied or decoded).
+    decoded: usize,
+    /// Prompt tokens found in the cache and not decoded.
+    reused: usize,
+    max_tokens: u32,
+    grammar: Option<LlamaSampler>,
+    temperature: f32,
+    seed: u32,
+    generated: Vec<LlamaToken>,
+    text: Vec<u8>,
+    /// The token chosen last, to be decoded in the next step.
+    next: Option<LlamaToken>,
+    arrived: Instant,
+    admitted: Instant,
+    /// Wall time of the steps that decoded its prompt.
+    prompt_micros: u64,
+    picks: (u32, u32),
+}
+
+/// One sequence of the context.
+struct Slot {
+    seq: i32,
+    /// Tokens whose keys and values this sequence holds, in position order.
+    cached: Vec<LlamaToken>,
+    active: Option<Active>,
+}
+
+pub(super) struct Engine<'m> {
+    pub model: &'m LlamaModel,
+    pub template: LlamaChatTemplate,
+    /// Tokens one call may use (prompt + max_tokens).
+    pub n_ctx: u32,
+    pub default_max_tokens: u32,
+    pub stats: &'m LocalStats,
+    pub name: &'m str,
+    slots: Vec<Slot>,
+    pending: VecDeque<Pending>,
+}
+
+/// What the scheduler does with the queue once every call is served.
+enum Queue {
+    Open,
+    Closed,
+}
+
+impl<'m> Engine<'m> {
+    pub fn new(
+        model: &'m LlamaModel,
+        template: LlamaChatTemplate,
+        n_ctx: u32,
+        n_slots: u32,
+        default_max_tokens: u32,
+        stats: &'m LocalStats,
+        name: &'m str,
+    ) -> Engine<'m> {
+        Engine {
+            model,
+            template,
+            n_ctx,
+            default_max_tokens,
+            stats,
+            name,
+            slots: (0..n_slots.max(1) as i32)
+                .map(|seq| Slot {
+                    seq,
+                    cached: Vec::new(),
+                    active: None,
+                })
+                .collect(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Serve the queue until the provider is dropped and every call has been answered.
+    pub fn run(&mut self, ctx: &mut LlamaContext<'_>, rx: &Receiver<Job>) {
+        let mut queue = Queue::Open;
+        let mut batch = LlamaBatch::new(N_BATCH as usize, 1);
+        loop {
+            let busy = self.slots.iter().any(|s| s.active.is_some()) || !self.pending.is_empty();
+            if let Queue::Open = queue {
+                if !busy {
+                    // Nothing to do: wait for a call.
+                    match rx.recv() {
+                        Ok(job) => self.arrive(job),
+                        Err(_) => queue = Queue::Closed,
+                    }
+                }
+                loop {
+                    match rx.try_recv() {
+                        Ok(job) => self.arrive(job),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            queue = Queue::Closed;
+                            break;
+                        }
+                    }
+                }
+            }
+            self.drop_cancelled();
+            self.admit(ctx);
+            if self.slots.iter().all(|s| s.active.is_none()) {
+                if self.pending.is_empty() && matches!(queue, Queue::Closed) {
+                    return;
+                }
+                continue;
+            }
+            if let Err(e) = self.step(ctx, &mut batch) {
+                self.fail_all(ctx, &e);
+            }
+        }
+    }
+
+    /// A call comes in: tokenize its prompt and check it fits one slot; queue it.
+    fn arrive(&mut self, job: Job) {
+        let max_tokens = job.request.max_tokens.unwrap_or(self.default_max_tokens);
+        let tokens = match self.prompt(&job.request) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+                return;
+            }
+        };
+        if tokens.len() as u32 + max_tokens > self.n_ctx {
+            let _ = job.reply.send(Err(LlmError::ContextExceeded {
+                tokens: tokens.len() as u32 + max_tokens,
+                limit: self.n_ctx,
+            }));
+            return;
+        }
+        self.pending.push_back(Pending {
+            job,
+            tokens,
+            max_tokens,
+            arrived: Instant::now(),
+            passed_over: 0,
+        });
+    }
+
+    /// The prompt of `request` with the model's chat template, as tokens.
+    fn prompt(&self, request: &ChatRequest) -> Result<Vec<LlamaToken>, LlmError> {
+        let messages: Vec<LlamaChatMessage> = request
+            .messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| local_err("a message", e))?;
+        let prompt = self
+            .model
+            .apply_chat_template(&self.template, &messages, true)
+            .map_err(|e| local_err("applying the chat template", e))?;
+        let vocab = self.model.vocab();
+        Ok(vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true))
+    }
+
+    /// Calls whose caller has gone (a cancelled run) are dropped, queued or running.
+    fn drop_cancelled(&mut self) {
+        self.pending.retain(|p| !p.job.reply.is_closed());
+        for slot in &mut self.slots {
+            if slot
+                .active
+                .as_ref()
+                .is_some_and(|a| a.job.reply.is_closed())
+            {
+                // What it decoded stays in its cache, for reuse.
+                slot.active = None;
+            }
+        }
+    }
+
+    /// The longest prefix of `tokens` that some slot holds: (slot index, length). At most
+    /// `tokens.len() - 1`: the last prompt token is decoded again for its logits.
+    fn best_prefix(&self, tokens: &[LlamaToken]) -> (usize, usize) {
+        let mut best = (0, 0);
+        for (i, slot) in self.slots.iter().enumerate() {
+            let n = slot
+                .cached
+                .iter()
+                .zip(tokens)
+                .take_while(|(a, b)| a == b)
+                .count()
+                .min(tokens.len().saturating_sub(1));
+            if n > best.1 {
+                best = (i, n);
+            }
+        }
+        best
+    }
+
+    /// The longest prefix of `tokens` that a slot reading its prompt will hold once it has
+    /// decoded it.
+    fn coming_prefix(&self, tokens: &[LlamaToken]) -> usize {
+        self.slots
+            .iter()
+            .filter_map(|s| s.active.as_ref())
+            .filter(|a| a.decoded < a.prompt.len())
+            .map(|a| {
+                a.prompt
+                    .iter()
+                    .zip(tokens)
+                    .take_while(|(x, y)| x == y)
+                    .count()
+                    .min(tokens.len().saturating_sub(1))
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Give free slots the queued calls, those sharing the longest cached prefix first (a call
+    /// passed over too often goes first), and set up each slot's KV cache.
+    fn admit(&mut self, ctx: &mut LlamaContext<'_>) {
+        while !self.pending.is_empty() {
+            let free: Vec<usize> = (0..self.slots.len())
+                .filter(|&i| self.slots[i].active.is_none())
+                .collect();
+            if free.is_empty() {
+                return;
+            }
+            // Calls waiting for a prefix that a slot is still decoding are not taken yet:
+            // once it is in the cache they get it for free.
+            let ready: Vec<usize> = (0..self.pending.len())
+                .filter(|&i| {
+                    let p = &self.pending[i];
+                    p.passed_over >= MAX_PASSED_OVER
+                        || self.coming_prefix(&p.tokens) <= self.best_prefix(&p.tokens).1 + 16
+                })
+                .collect();
+            if ready.is_empty() {
+                return;
+            }
+            let choice = ready
+                .iter()
+                .copied()
+                .find(|&i| self.pending[i].passed_over >= MAX_PASSED_OVER)
+                .unwrap_or_else(|| {
+                    let mut best = (ready[0], 0);
+                    for &i in &ready {
+                        let n = self.best_prefix(&self.pending[i].tokens).1;
+                        if n > best.1 {
+                            best = (i, n);
+                        }
+                    }
+                    best.0
+                });
+            for p in self.pending.iter_mut().take(choice) {
+                p.passed_over += 1;
+            }
+            let p = self.pending.remove(choice).expect("a queued call");
+            let (source, shared) = self.best_prefix(&p.tokens);
+            // The slot: the source itself when it is free (its own tokens are the prefix),
+            // else the free slot with the fewest tokens to give up.
+            let target = if shared > 0 && self.slots[source].active.is_none() {
+                source
+            } else {
+                *free
+                    .iter()
+                    .min_by_key(|&&i| self.slots[i].cached.len())
+                    .expect("a free slot")
+            };
+            if let Err(e) = self.start(ctx, target, source, shared, p) {
+                tracing::warn!("the embedded model could not start a call: {e}");
+            }
+        }
+    }
+
+    /// Put call `p` in slot `target`, its first `shared` prompt tokens taken from slot `source`.
+    /// A call that cannot start is answered with the reason.
+    fn start(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        target: usize,
+        source: usize,
+        shared: usize,
+        p: Pending,
+    ) -> Result<(), LlmError> {
+        let grammar = match self.grammar(&p.job.request) {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = p.job.reply.send(Err(e.clone()));
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.share_prefix(ctx, target, source, shared) {
+            // The slot's cache is in an unknown state: empty it.
+            let _ = ctx.clear_kv_cache_seq(Some(self.slots[target].seq as u32), None, None);
+            self.slots[target].cached.clear();
+            let _ = p.job.reply.send(Err(e.clone()));
+            return Err(e);
+        }
+        self.stats
+            .reused_tokens
+            .fetch_add(shared as u64, Ordering::Relaxed);
+        let request = &p.job.request;
+        self.slots[target].active = Some(Active {
+            temperature: request.temperature.unwrap_or(0.0) as f32,
+            seed: request.seed.unwrap_or(42) as u32,
+            job: p.job,
+            prompt: p.tokens,
+            decoded: shared,
+            reused: shared,
+            max_tokens: p.max_tokens,
+            grammar,
+            generated: Vec::new(),
+            text: Vec::new(),
+            next: None,
+            arrived: p.arrived,
+            admitted: Instant::now(),
+            prompt_micros: 0,
+            picks: (0, 0),
+        });
+        Ok(())
+    }
+
+    /// The grammar for a request's JSON Schema (none for plain replies).
+    fn grammar(&self, request: &ChatRequest) -> Result<Option<LlamaSampler>, LlmError> {
+        let Some(spec) = request.schema.as_ref().filter(|_| !request.plain) else {
+            return Ok(None);
+        };
+        let g = llama_cpp_2::json_schema_to_grammar(&spec.schema.to_string())
+            .map_err(|e| local_err("turning the JSON Schema into a grammar", e))?;
+        LlamaSampler::grammar(self.model, &g, "root")
+            .map(Some)
+            .map_err(|e| local_err("the grammar", e))
+    }
+
+    /// Make slot `target` hold the first `shared` tokens of slot `source`, nothing more: its
+    /// own tokens trimmed when it is the source, else emptied and given the source's prefix
+    /// (`seq_cp` shares the cells, nothing is decoded again).
+    fn share_prefix(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        target: usize,
+        source: usize,
+        shared: usize,
+    ) -> Result<(), LlmError> {
+        let kv = |e: &dyn std::fmt::Display| local_err("arranging the KV cache", e);
+        let seq = self.slots[target].seq;
+        if target == source {
+            ctx.clear_kv_cache_seq(Some(seq as u32), Some(shared as u32), None)
+                .map_err(|e| kv(&e))?;
+            self.slots[target].cached.truncate(shared);
+            return Ok(());
+        }
+        ctx.clear_kv_cache_seq(Some(seq as u32), None, None)
+            .map_err(|e| kv(&e))?;
+        self.slots[target].cached.clear();
+        if shared > 0 {
+            ctx.copy_kv_cache_seq(self.slots[source].seq, seq, None, Some(shared as u32))
+                .map_err(|e| kv(&e))?;
+            self.slots[target].cached = self.slots[source].cached[..shared].to_vec();
+        }
+        Ok(())
+    }
+
+    /// One decode for every active slot: a token for each generating slot, then prompt tokens
+    /// (oldest call first) up to the batch size; then a token is chosen for every slot whose
+    /// logits came out of it.
+    fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch) -> Result<(), LlmError> {
+        batch.clear();
+        // (slot, index in the batch) of every slot whose logits this step gives.
+        let mut outputs: Vec<(usize, i32)> = Vec::new();
+        let mut n_prompt = 0usize;
+        let mut reading: Vec<usize> = Vec::new();
+        // Slots that read prompt tokens in this step.
+        let mut read: Vec<usize> = Vec::new();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            let Some(a) = slot.active.as_mut() else {
+                continue;
+            };
+            if let Some(token) = a.next.take() {
+                batch
+                    .add(token, slot.cached.len() as i32, &[slot.seq], true)
+                    .map_err(|e| local_err("batching", e))?;
+                slot.cached.push(token);
+                outputs.push((i, batch.n_tokens() - 1));
+            } else if a.decoded < a.prompt.len() {
+                reading.push(i);
+            }
+        }
+        let n_generating = outputs.len();
+        reading.sort_by_key(|&i| self.slots[i].active.as_ref().map(|a| a.admitted));
+        for i in reading {
+            let room = N_BATCH as usize - batch.n_tokens() as usize;
+            if room == 0 {
+                break;
+            }
+            let slot = &mut self.slots[i];
+            let a = slot.active.as_mut().expect("active");
+            let end = (a.decoded + room).min(a.prompt.len());
+            for p in a.decoded..end {
+                let last = p == a.prompt.len() - 1;
+                batch
+                    .add(a.prompt[p], p as i32, &[slot.seq], last)
+                    .map_err(|e| local_err("batching the prompt", e))?;
+                if last {
+                    outputs.push((i, batch.n_tokens() - 1));
+                }
+            }
+            slot.cached.extend_from_slice(&a.prompt[a.decoded..end]);
+            read.push(i);
+            n_prompt += end - a.decoded;
+            a.decoded = end;
+        }
+        let t = Instant::now();
+        ctx.decode(batch).map_err(|e| local_err("decoding", e))?;
+        let decode_us = t.elapsed().as_micros() as u64;
+        // The step's time, split between prompt and generation by their share of its tokens.
+        let total = (n_prompt + n_generating).max(1) as u64;
+        let prompt_us = decode_us * n_prompt as u64 / total;
+        self.stats
+            .prompt_tokens
+            .fetch_add(n_prompt as u64, Ordering::Relaxed);
+        self.stats
+            .prompt_micros
+            .fetch_add(prompt_us, Ordering::Relaxed);
+        self.stats
+            .generate_micros
+            .fetch_add(decode_us - prompt_us, Ordering::Relaxed);
+        for i in read {
+            if let Some(a) = self.slots[i].active.as_mut() {
+                a.prompt_micros += decode_us;
+            }
+        }
+        let vocab = self.model.vocab();
+        for (i, at) in outputs {
+            let ts = Instant::now();
+            let slot = &mut self.slots[i];
+            let a = slot.active.as_mut().expect("active");
+            let recent = &a.generated[a.generated.len().saturating_sub(REPEAT_WINDOW)..];
+            let (token, path) = pick(ctx, at, a.grammar.as_mut(), recent, a.temperature, a.seed);
+            let us = ts.elapsed().as_micros() as u64;
+            self.stats.sample_micros.fetch_add(us, Ordering::Relaxed);
+            self.stats.generate_micros.fetch_add(us, Ordering::Relaxed);
+            match path {
+                Path::Best => {}
+                Path::Shortlist => {
+                    a.picks.0 += 1;
+                    self.stats.shortlist_picks.fetch_add(1, Ordering::Relaxed);
+                }
+                Path::Vocabulary => {
+                    a.picks.1 += 1;
+                    self.stats.vocabulary_picks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let finish = if vocab.is_eog(token) {
+                Some("stop")
+            } else {
+                a.text.extend(vocab.token_to_piece(token, false, None));
+                a.generated.push(token);
+                self.stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
+                if a.generated.len() as u32 >= a.max_tokens {
+                    Some("length")
+                } else {
+                    a.next = Some(token);
+                    None
+                }
+            };
+            if let Some(finish) = finish {
+                let a = slot.active.take().expect("active");
+                self.finish(a, finish);
+            }
+        }
+        Ok(())
+    }
+
+    /// Answer a finished call.
+    fn finish(&self, a: Active, finish: &'static str) {
+        tracing::debug!(
+            prompt_tokens = a.prompt.len(),
+            reused = a.reused,
+            waited_ms = (a.admitted - a.arrived).as_millis() as u64,
+            prompt_ms = a.prompt_micros / 1000,
+            generated = a.generated.len(),
+            total_ms = a.arrived.elapsed().as_millis() as u64,
+            shortlist = a.picks.0,
+            vocabulary = a.picks.1,
+            finish,
+            "embedded model call"
+        );
+        let _ = a.job.reply.send(Ok(Completion {
+            content: String::from_utf8_lossy(&a.text).into_owned(),
+            finish_reason: Some(finish.to_string()),
+            usage: Some(Usage {
+                prompt_tokens: a.prompt.len() as u64,
+                completion_tokens: a.generated.len() as u64,
+            }),
+            model: Some(self.name.to_string()),
+            system_fingerprint: None,
+            latency: a.arrived.elapsed(),
+        }));
+    }
+
+    /// A decode failed: every running call gets the error, and the KV cache starts clean (it
+    /// may not match what the slots think they hold).
+    fn fail_all(&mut self, ctx: &mut LlamaContext<'_>, e: &LlmError) {
+        for slot in &mut self.slots {
+            if let Some(a) = slot.active.take() {
+                let _ = a.job.reply.send(Err(e.clone()));
+            }
+            slot.cached.clear();
+        }
+        ctx.clear_kv_cache();
+    }
+}
