@@ -2,7 +2,9 @@
 //! per second, with and without a grammar; and, for every catalogued model that is here, the
 //! aggregate generation speed when 1, 2, 4 or 8 sequences are decoded in one batch (what
 //! llama.cpp's batched-bench measures; its sources are not among those llama-cpp-2 vendors).
-//! Needs the model (tolk model fetch); prints figures. `BENCH_ONLY_BATCHED=1`: only that.
+//! Then the provider itself with 1, 2 and 4 slots serving the same 12 paragraph translations
+//! at once (tolk's segment mode): wall time and aggregate tokens/s, what the run sees.
+//! Needs the model (tolk model fetch); prints figures. `BENCH_ONLY_BATCHED=1`: only those.
 //! Targets on the 2-core reference machine: prompt >= 150 tok/s, generation >= 45 tok/s.
 //!
 //! `cargo bench --bench local`
@@ -18,9 +20,16 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
+    let only: Option<String> = std::env::var("BENCH_MODEL").ok();
     for m in tolk::model_store::CATALOGUE {
+        if only.as_deref().is_some_and(|o| o != m.name) {
+            continue;
+        }
         if m.is_present() {
-            batched(m.name, &m.path(), threads_batched);
+            if std::env::var_os("BENCH_ONLY_SLOTS").is_none() {
+                batched(m.name, &m.path(), threads_batched);
+            }
+            slots(m.name, &m.path());
         } else {
             println!(
                 "{}: not fetched (tolk model fetch {}); not measured",
@@ -56,6 +65,7 @@ fn main() {
             threads,
             default_max_tokens: 256,
             flash_attention: std::env::var("BENCH_FA").as_deref() == Ok("1"),
+            slots: 1,
         })
         .unwrap(),
     );
@@ -303,4 +313,78 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
         "{name}: aggregate generation against one sequence: {}",
         summary.join(", ")
     );
+}
+
+/// The provider with 1, 2 and 4 slots, given the same twelve paragraphs of the Offlimits letter
+/// to translate at once, as segment mode sends them: wall time, prompt tokens decoded and
+/// reused, aggregate generation.
+fn slots(name: &str, path: &std::path::Path) {
+    let letter = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"
+    ))
+    .unwrap();
+    let paragraphs: Vec<String> = letter
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| p.len() > 120)
+        .take(12)
+        .collect();
+    let system = "You translate Dutch letters about the EU regulation against online child \
+                  sexual abuse into English. Translate the user's Dutch text into English. \
+                  Reply with the English translation only.";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut one = None;
+    let counts: Vec<u32> = std::env::var("BENCH_SLOTS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2, 4]);
+    for n in counts {
+        let provider = LocalProvider::start(LocalSettings {
+            model_path: path.to_path_buf(),
+            n_ctx: 4096,
+            threads: None,
+            default_max_tokens: 256,
+            flash_attention: false,
+            slots: n,
+        })
+        .unwrap();
+        let requests: Vec<ChatRequest> = paragraphs
+            .iter()
+            .map(|p| ChatRequest {
+                messages: vec![Message::system(system), Message::user(p.clone())],
+                schema: None,
+                max_tokens: Some(192),
+                temperature: Some(0.0),
+                seed: None,
+                plain: true,
+            })
+            .collect();
+        let t = Instant::now();
+        let replies = rt.block_on(futures::future::join_all(
+            requests.iter().map(|r| provider.chat(r)),
+        ));
+        let secs = t.elapsed().as_secs_f64();
+        let generated: u64 = replies
+            .iter()
+            .map(|r| r.as_ref().unwrap().usage.unwrap().completion_tokens)
+            .sum();
+        let s = &provider.stats;
+        let base = *one.get_or_insert(secs);
+        println!(
+            "{name}: {n} slots, {} paragraphs: {secs:.1} s ({:.2}x against 1 slot); {} prompt tokens decoded, {} reused; {generated} generated, {:.1} tok/s in all; decoding prompts {:.1} s, generating {:.1} s of which choosing tokens {:.1} s",
+            paragraphs.len(),
+            base / secs,
+            s.prompt_tokens.load(Ordering::Relaxed),
+            s.reused_tokens.load(Ordering::Relaxed),
+            generated as f64 / secs,
+            s.prompt_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            s.generate_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            s.sample_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        );
+    }
 }
