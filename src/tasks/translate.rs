@@ -565,13 +565,17 @@ pub async fn run_segments(
         }
         let kept = answers.failures.iter().find_map(|f| match f.error.llm() {
             Some(LlmError::SchemaViolation { errors, raw })
-                if f.what == specs[k].what && !errors.iter().any(|e| e.contains("{\"pattern\":")) =>
+                if f.what == specs[k].what
+                    && !errors.iter().any(|e| e.contains("{\"pattern\":")) =>
             {
                 let why: Vec<&str> = errors
                     .iter()
                     .map(|e| crate::llm::structured::describe_plain(e))
                     .collect();
-                Some((crate::llm::structured::plain_value(raw, false), why.join(" ")))
+                Some((
+                    crate::llm::structured::plain_value(raw, false),
+                    why.join(" "),
+                ))
             }
             _ => None,
         });

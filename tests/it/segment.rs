@@ -326,7 +326,12 @@ fn a_model_that_keeps_copying_a_paragraph_leaves_it_flagged_and_the_letter_goes_
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["nl"].as_str().unwrap().starts_with("Het Hongaarse voorstel"))
+        .find(|s| {
+            s["nl"]
+                .as_str()
+                .unwrap()
+                .starts_with("Het Hongaarse voorstel")
+        })
         .unwrap()
         .clone();
     // Kept as the model gave it, and flagged by the checks in the output itself.
@@ -337,7 +342,10 @@ fn a_model_that_keeps_copying_a_paragraph_leaves_it_flagged_and_the_letter_goes_
         .iter()
         .map(|c| c["check"].as_str().unwrap())
         .collect();
-    assert!(checks.contains(&"identical") || checks.contains(&"untranslated"), "{checks:?}");
+    assert!(
+        checks.contains(&"identical") || checks.contains(&"untranslated"),
+        "{checks:?}"
+    );
     let dir = PathBuf::from(stdout(&o).trim());
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
