@@ -11,6 +11,8 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 # bindgen (llama-cpp-2) needs libclang.
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ls /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
+# PDF letters: their text layer is extracted by poppler's pdftotext.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 # With --test: what the tests need besides the build (the report's browser test).
 if [ "${1:-}" = "--test" ]; then

@@ -94,13 +94,9 @@ pub fn show(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
     match task.unwrap_or(Task::Translate) {
         Task::Translate => {
             let t: TranslationOut = read_json(&dir.join(Task::Translate.json_file()))?;
-            let original: Vec<String> = std::fs::read_to_string(&t.source.path)
-                .map(|s| {
-                    ingest::split_lines(&s)
-                        .into_iter()
-                        .map(String::from)
-                        .collect()
-                })
+            // The lines the run counted in: the text file's, or a PDF's extracted text.
+            let original: Vec<String> = ingest::read(std::path::Path::new(&t.source.path))
+                .map(|d| d.original_lines)
                 .unwrap_or_default();
             print!(
                 "{}",

@@ -104,6 +104,7 @@ impl Reference {
                     kind: crate::ingest::Kind::Body,
                     lines: s.lines,
                     spans: None,
+                    pages: Default::default(),
                     nl: s.nl.clone(),
                     en: Some(s.en.clone()),
                     checks: Vec::new(),

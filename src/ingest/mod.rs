@@ -9,6 +9,7 @@
 mod decode;
 mod hyphen;
 mod normalize;
+pub mod pdf;
 
 pub use decode::{Encoding, split_lines};
 pub use hyphen::{HyphenJoin, hyphen_join};
@@ -32,8 +33,18 @@ pub enum IngestError {
     Empty { path: PathBuf },
     #[error("{path}: this looks like a binary file, not a text letter ({why})")]
     Binary { path: PathBuf, why: String },
-    #[error("{path}: a folder with no .txt files in it")]
+    #[error("{path}: a folder with no .txt or .pdf files in it")]
     NoTextFiles { path: PathBuf },
+    #[error("{path}: the PDF is encrypted; tolk reads only PDFs that open without a password")]
+    PdfEncrypted { path: PathBuf },
+    #[error(
+        "{path}: the PDF has no text layer (a scanned letter?); tolk does not do OCR: give it the text"
+    )]
+    PdfNoText { path: PathBuf },
+    #[error("{path}: the PDF is damaged or not a PDF: {why}")]
+    PdfDamaged { path: PathBuf, why: String },
+    #[error("{path}: cannot extract the PDF's text: {why}")]
+    PdfTool { path: PathBuf, why: String },
 }
 
 /// What a paragraph is, as far as the layout of the letter tells.
@@ -166,9 +177,38 @@ pub struct Document {
     pub original_lines: Vec<String>,
     /// Things a reader should know (a file decoded as Windows-1252, for instance).
     pub warnings: Vec<String>,
+    /// For a PDF: the text extracted from it, which the line numbers count in (kept beside
+    /// the outputs as `source.txt`), and the page of every line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<PdfSource>,
+}
+
+/// Where the lines of a PDF letter came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct PdfSource {
+    /// sha256 of the extracted text (`source.txt`); the document's `sha256` is the PDF's.
+    pub source_sha256: String,
+    pub page_count: u32,
+    /// Page of line n at index n - 1.
+    #[serde(skip)]
+    pub line_pages: Vec<u32>,
+    /// The extracted text, as kept in `source.txt`.
+    #[serde(skip)]
+    pub text: String,
 }
 
 impl Document {
+    /// The page of original line `line`, for a PDF.
+    pub fn page_of(&self, line: u32) -> Option<u32> {
+        let pdf = self.pdf.as_ref()?;
+        pdf.line_pages.get(line.checked_sub(1)? as usize).copied()
+    }
+
+    /// The first and last page of lines `[a, b]`, for a PDF.
+    pub fn pages_of(&self, lines: [u32; 2]) -> Option<[u32; 2]> {
+        Some([self.page_of(lines[0])?, self.page_of(lines[1])?])
+    }
+
     pub fn paragraph(&self, id: &str) -> Option<&Paragraph> {
         self.paragraphs.iter().find(|p| p.id == id)
     }
@@ -197,7 +237,30 @@ pub fn read(path: &Path) -> Result<Document, IngestError> {
             source: e,
         },
     })?;
+    if pdf::is_pdf(path) {
+        return from_pdf(path, &bytes);
+    }
     from_bytes(&doc_id(path), path, &bytes)
+}
+
+/// A PDF letter: its text layer extracted, then read like a text letter; its line numbers count
+/// in the extracted text.
+fn from_pdf(path: &Path, bytes: &[u8]) -> Result<Document, IngestError> {
+    let extracted = pdf::extract(path, bytes)?;
+    if !extracted.text.chars().any(char::is_alphanumeric) {
+        return Err(IngestError::PdfNoText {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut doc = from_bytes(&doc_id(path), path, extracted.text.as_bytes())?;
+    doc.sha256 = sha256_hex(bytes);
+    doc.pdf = Some(PdfSource {
+        source_sha256: sha256_hex(extracted.text.as_bytes()),
+        page_count: extracted.page_count,
+        line_pages: extracted.line_pages,
+        text: extracted.text,
+    });
+    Ok(doc)
 }
 
 /// The id of the document in `path`: its file name without the extension. Run folders, the
@@ -232,11 +295,12 @@ pub fn from_bytes(id: &str, path: &Path, bytes: &[u8]) -> Result<Document, Inges
         line_map: normalized.line_map,
         original_lines: lines.iter().map(|s| (*s).to_owned()).collect(),
         warnings,
+        pdf: None,
     })
 }
 
-/// The .txt files a user named: files as given, folders searched (recursively) for `*.txt`,
-/// sorted. A folder without any is an error naming the folder.
+/// The letters a user named: files as given, folders searched (recursively) for `*.txt` and
+/// `*.pdf`, sorted. A folder without any is an error naming the folder.
 pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, IngestError> {
     let mut out = Vec::new();
     for input in inputs {
@@ -272,7 +336,7 @@ fn walk_txt(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             walk_txt(&path, out)?;
         } else if path
             .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt") || e.eq_ignore_ascii_case("pdf"))
         {
             out.push(path);
         }

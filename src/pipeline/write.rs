@@ -52,6 +52,21 @@ fn write_output(
     )
 }
 
+/// The text extracted from a PDF letter, in its folder of the run: what its line numbers count.
+pub const SOURCE_TEXT: &str = "source.txt";
+
+/// Keep the extracted text of every PDF letter beside its outputs.
+fn write_sources(dir: &Path, inputs: &Inputs) -> Result<(), StoreError> {
+    for p in &inputs.docs {
+        if let Some(pdf) = &p.doc.pdf {
+            let doc_dir = dir.join(&p.doc.id);
+            std::fs::create_dir_all(&doc_dir).map_err(crate::store::io_err(&doc_dir))?;
+            write_atomic(&doc_dir.join(SOURCE_TEXT), pdf.text.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// The manifest's entries of the readable inputs, before their tasks are recorded.
 fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
     inputs
@@ -63,6 +78,11 @@ fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
             sha256: p.doc.sha256.clone(),
             lines: p.doc.line_count,
             warnings: p.warnings.clone(),
+            source: p.doc.pdf.as_ref().map(|pdf| crate::store::run::SourceText {
+                file: SOURCE_TEXT.to_string(),
+                sha256: pdf.source_sha256.clone(),
+                pages: pdf.page_count,
+            }),
             ..InputEntry::default()
         })
         .collect()
@@ -72,6 +92,7 @@ fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
 /// and in the closing table's rows.
 fn record(
     dir: &Path,
+    inputs: &Inputs,
     finished: Vec<Finished>,
     entries: &mut [InputEntry],
     model_name: &str,
@@ -94,6 +115,9 @@ fn record(
         let mut found = checks::Tally::new();
         if let Some(output) = &mut result.output {
             output.fill_model(model_name);
+            if let Some(p) = inputs.docs.iter().find(|p| p.doc.id == f.doc_id) {
+                output.fill_pages(&p.doc);
+            }
             // The checks run on every output, answered live or from the cache.
             checker.output(output);
             checks::tally(&mut found, checks::findings(output));
@@ -194,11 +218,13 @@ pub fn run_folder(
     let (resolved, fingerprint) = counts.resolved.clone();
     let model_name = resolved.clone().unwrap_or_else(|| ep.scope.model.clone());
 
+    write_sources(&dir, &inputs)?;
     let mut entries = entries_of(&inputs);
     let mut rows = Vec::new();
     finished.sort_by(|a, b| (&a.doc_id, a.task).cmp(&(&b.doc_id, b.task)));
     record(
         &dir,
+        &inputs,
         finished,
         &mut entries,
         &model_name,

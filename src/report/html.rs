@@ -181,6 +181,9 @@ struct Row {
     kind: String,
     lines: Vec<Line>,
     label: String,
+    /// "p. 2" (or "pp. 2-3") in a PDF letter, with a link to that page of the PDF.
+    page: Option<String>,
+    page_href: Option<String>,
     en: Option<String>,
     /// The output checks' findings about this segment's English.
     checks: Vec<FlagView>,
@@ -224,7 +227,8 @@ fn worst(findings: &[crate::tasks::finding::Finding]) -> &'static str {
     }
 }
 
-fn rows(t: &TranslationOut, original: Option<&[String]>) -> Vec<Row> {
+/// The rows of the bilingual table; `pdf` is the link to the PDF the letter was read from.
+fn rows(t: &TranslationOut, original: Option<&[String]>, pdf: Option<&str>) -> Vec<Row> {
     t.segments
         .iter()
         .map(|s| {
@@ -254,6 +258,10 @@ fn rows(t: &TranslationOut, original: Option<&[String]>) -> Vec<Row> {
                     k => k.as_str().replace('_', " "),
                 },
                 label: format!("L{}", range(s.lines)),
+                page: s.pages.label(),
+                page_href: pdf
+                    .zip(s.pages.first())
+                    .map(|(href, p)| format!("{href}#page={p}")),
                 lines,
                 en: s.en.clone(),
                 checks: s.checks.iter().map(flag_view).collect(),
@@ -489,6 +497,12 @@ fn doc_html(
         read_json(&doc_dir.join(Task::Translate.json_file())).ok();
     let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
     let (original, source_note) = original_lines(input);
+    // A PDF letter: its pages are linked (`file.pdf#page=2`).
+    let pdf_href = input.source.as_ref().map(|_| {
+        let p = Path::new(&input.path);
+        let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        format!("file://{}", abs.display())
+    });
     // Findings about the letter as a whole: the summary's and the stance's.
     let other: Vec<FlagView> = summary
         .iter()
@@ -508,7 +522,7 @@ fn doc_html(
             "source_note": source_note,
             "tasks": statuses(input),
             "warnings": &input.warnings,
-            "rows": translation.as_ref().map(|t| rows(t, original.as_deref())),
+            "rows": translation.as_ref().map(|t| rows(t, original.as_deref(), pdf_href.as_deref())),
             "summary": summary.as_ref().map(summary_view),
             "stance": stance.map(stance_view),
             "other_checks": other,

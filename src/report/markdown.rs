@@ -26,6 +26,14 @@ pub fn lines(r: [u32; 2]) -> String {
     }
 }
 
+/// `p. 2, L14-17` in a PDF letter, `L14-17` in a text letter.
+pub fn place(r: [u32; 2], pages: &crate::tasks::Pages) -> String {
+    match pages.label() {
+        Some(p) => format!("{p}, {}", lines(r)),
+        None => lines(r),
+    }
+}
+
 /// A finding as a Markdown line: `> ⚠ major · numbers: not in the English: 2024`.
 fn flag(out: &mut String, f: &crate::tasks::finding::Finding) {
     let _ = writeln!(
@@ -92,7 +100,7 @@ pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
             crate::ingest::Kind::Body => String::new(),
             k => format!(" *{}*", k.as_str().replace('_', " ")),
         };
-        let _ = writeln!(out, "**{}** `{}`{tag}  ", lines(s.lines), s.id);
+        let _ = writeln!(out, "**{}** `{}`{tag}  ", place(s.lines, &s.pages), s.id);
         let _ = writeln!(out, "{}\n", en.replace('\n', "  \n"));
         if !s.checks.is_empty() {
             for f in &s.checks {
@@ -138,6 +146,8 @@ pub fn summary(s: &SummaryOut, warning: Option<&str>) -> String {
         let refs: Vec<String> = k.lines.iter().map(|r| lines(*r)).collect();
         let refs = if refs.is_empty() {
             "no source cited".to_string()
+        } else if let Some(p) = k.pages.label() {
+            format!("{p}, {}", refs.join(", "))
         } else {
             refs.join(", ")
         };
@@ -149,8 +159,8 @@ pub fn summary(s: &SummaryOut, warning: Option<&str>) -> String {
 
 fn evidence(out: &mut String, e: &Evidence) {
     let place = match (e.status, e.lines) {
-        (Match::Exact, Some(l)) => format!("{}, exact", lines(l)),
-        (Match::Fuzzy, Some(l)) => format!("{}, fuzzy {:.2}", lines(l), e.score),
+        (Match::Exact, Some(l)) => format!("{}, exact", place(l, &e.pages)),
+        (Match::Fuzzy, Some(l)) => format!("{}, fuzzy {:.2}", place(l, &e.pages), e.score),
         _ => "**unverified: not found in the source**".to_string(),
     };
     let _ = writeln!(

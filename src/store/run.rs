@@ -142,6 +142,19 @@ pub struct InputEntry {
     /// translation checks' rates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segments: Option<u32>,
+    /// A PDF letter: the text extracted from it, which its line numbers count in
+    /// (`<doc>/source.txt`), and its page count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceText>,
+}
+
+/// The text extracted from a PDF letter, kept beside its outputs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct SourceText {
+    /// `source.txt`, in the document's folder of the run.
+    pub file: String,
+    pub sha256: String,
+    pub pages: u32,
 }
 
 /// Calls, tokens and money.

@@ -216,7 +216,83 @@ pub enum TaskOutput {
     Stance(stance::StanceOut),
 }
 
+/// The page or pages of some lines of a PDF letter; nothing for a text letter.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Pages {
+    /// The one page the lines are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// First and last page, when the lines run across a page break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<[u32; 2]>,
+}
+
+impl Pages {
+    pub fn of(doc: &Document, lines: [u32; 2]) -> Pages {
+        match doc.pages_of(lines) {
+            Some([a, b]) if a == b => Pages {
+                page: Some(a),
+                pages: None,
+            },
+            Some(p) => Pages {
+                page: None,
+                pages: Some(p),
+            },
+            None => Pages::default(),
+        }
+    }
+
+    /// "p. 2", "pp. 2-3", or nothing.
+    pub fn label(&self) -> Option<String> {
+        match (self.page, self.pages) {
+            (Some(p), _) => Some(format!("p. {p}")),
+            (None, Some([a, b])) => Some(format!("pp. {a}-{b}")),
+            _ => None,
+        }
+    }
+
+    /// The first page (for a link into the PDF).
+    pub fn first(&self) -> Option<u32> {
+        self.page.or(self.pages.map(|p| p[0]))
+    }
+}
+
 impl TaskOutput {
+    /// The pages of every segment, key point and quote, for a PDF letter (nothing changes for a
+    /// text letter). Filled when the outputs are written, like the checks, so cached answers get
+    /// them too.
+    pub fn fill_pages(&mut self, doc: &Document) {
+        if doc.pdf.is_none() {
+            return;
+        }
+        match self {
+            TaskOutput::Translation(o) => {
+                for s in &mut o.segments {
+                    s.pages = Pages::of(doc, s.lines);
+                }
+            }
+            TaskOutput::Summary(o) => {
+                for k in &mut o.key_points {
+                    if let (Some(a), Some(b)) = (k.lines.first(), k.lines.last()) {
+                        k.pages = Pages::of(doc, [a[0], b[1]]);
+                    }
+                }
+            }
+            TaskOutput::Stance(o) => {
+                for e in o
+                    .topics
+                    .iter_mut()
+                    .flat_map(|t| t.evidence.iter_mut())
+                    .chain(o.overall.evidence.iter_mut())
+                {
+                    if let Some(lines) = e.lines {
+                        e.pages = Pages::of(doc, lines);
+                    }
+                }
+            }
+        }
+    }
+
     /// The model recorded in the output; `fallback` (the run's) when no answer named one.
     pub fn fill_model(&mut self, fallback: &str) {
         let model = match self {

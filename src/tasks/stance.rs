@@ -36,6 +36,9 @@ pub struct Evidence {
     pub quote_en: String,
     /// Original lines (1-based, inclusive); null when unverified.
     pub lines: Option<[u32; 2]>,
+    /// Its page (or pages) in a PDF letter.
+    #[serde(flatten)]
+    pub pages: super::Pages,
     #[serde(rename = "match")]
     pub status: Match,
     pub score: f64,
@@ -351,6 +354,7 @@ fn ground_all(
             quote_nl: quote,
             quote_en: e["quote_en"].as_str().unwrap_or("").trim().to_string(),
             lines: g.lines,
+            pages: super::Pages::default(),
             status: g.status,
             score: g.score,
         });

@@ -25,6 +25,9 @@ pub struct KeyPoint {
     pub text_en: String,
     /// Line ranges of the cited paragraphs, merged.
     pub lines: Vec<[u32; 2]>,
+    /// The page (or first and last page) of the cited lines, in a PDF letter.
+    #[serde(flatten)]
+    pub pages: super::Pages,
     /// The paragraph ids cited (those that exist).
     #[serde(default)]
     pub paragraphs: Vec<String>,
@@ -272,6 +275,7 @@ pub fn assemble(doc: &Document, value: &Value, model: &str) -> (SummaryOut, Note
         key_points.push(KeyPoint {
             text_en: kp["text_en"].as_str().unwrap_or("").trim().to_string(),
             lines: merge_ranges(ranges),
+            pages: super::Pages::default(),
             paragraphs: ids,
         });
     }

@@ -34,6 +34,9 @@ pub struct SegmentOut {
     /// The lines it owns exactly, when a page break interrupts it (or it continues a line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spans: Option<Vec<[u32; 2]>>,
+    /// Its page (or first and last page) in a PDF letter.
+    #[serde(flatten)]
+    pub pages: super::Pages,
     pub nl: String,
     /// None when the call for its chunk failed (the manifest says why).
     pub en: Option<String>,
@@ -293,6 +296,7 @@ pub async fn run(
                 kind: s.kind,
                 lines: s.lines,
                 spans: interrupted.then_some(s.spans),
+                pages: super::Pages::default(),
                 nl: s.text,
                 en,
                 checks: Vec::new(),
@@ -639,6 +643,7 @@ pub async fn run_segments(
             kind: s.kind,
             lines: s.lines,
             spans: interrupted.then_some(s.spans),
+            pages: super::Pages::default(),
             nl: s.text,
             en,
             checks: Vec::new(),
@@ -743,6 +748,7 @@ mod tests {
             kind: Kind::Body,
             lines: [7, 8],
             spans: None,
+            pages: Default::default(),
             nl: nl.into(),
             en: Some(en.into()),
             checks: Vec::new(),
@@ -778,6 +784,7 @@ mod tests {
                 kind: Kind::Body,
                 lines: [3, 4],
                 spans: None,
+                pages: Default::default(),
                 nl: "Wij zijn tegen.".into(),
                 en: Some(en.into()),
                 checks: Vec::new(),

@@ -89,7 +89,7 @@ fn bad_inputs_get_clear_errors_and_the_batch_goes_on() {
     let out = tolk(d, &["chunk", "nothing"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("nothing: a folder with no .txt files"),
+        stderr(&out).contains("nothing: a folder with no .txt or .pdf files"),
         "{}",
         stderr(&out)
     );

@@ -7,6 +7,7 @@ mod client;
 mod eval;
 mod letters;
 mod local;
+mod pdf;
 mod real_server;
 mod report;
 mod run;

@@ -1,0 +1,309 @@
+//! PDF letters: PDFs made here from known lines (so the expected lines and pages are known),
+//! read by ingest and by `tolk run` beside a text letter and broken PDFs.
+
+use crate::support::fake_llm::{FakeConfig, FakeThread};
+use crate::support::{root, stderr, stdout, tolk};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A PDF with one page per entry, each line of text a line of Helvetica 11 pt (WinAnsi, so
+/// Dutch accents are single bytes), with a correct cross-reference table.
+pub fn make_pdf(pages: &[Vec<&str>]) -> Vec<u8> {
+    let escape = |s: &str| -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in s.chars() {
+            let b = u32::from(c);
+            assert!(b < 256, "{c} is not in WinAnsi's Latin-1 range");
+            if matches!(c, '\\' | '(' | ')') {
+                out.push(b'\\');
+            }
+            out.push(b as u8);
+        }
+        out
+    };
+    let n = pages.len();
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {n} >>",
+            (0..n)
+                .map(|i| format!("{} 0 R", 3 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+        .into_bytes(),
+    ];
+    let font = 3 + 2 * n;
+    for (i, lines) in pages.iter().enumerate() {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 {font} 0 R >> >> /Contents {} 0 R >>",
+                4 + 2 * i
+            )
+            .into_bytes(),
+        );
+        let mut content = b"BT /F1 11 Tf 14 TL 72 770 Td ".to_vec();
+        for l in lines {
+            content.push(b'(');
+            content.extend(escape(l));
+            content.extend(b") Tj T* ");
+        }
+        content.extend(b"ET");
+        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+        stream.extend(content);
+        stream.extend(b"\nendstream");
+        objects.push(stream);
+    }
+    objects.push(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    );
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n", i + 1).into_bytes());
+        out.extend(o);
+        out.extend(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).into_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").into_bytes());
+    }
+    out.extend(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .into_bytes(),
+    );
+    out
+}
+
+/// Whether pdftotext is here (under CI it must be: scripts/setup.sh installs poppler-utils).
+fn pdftotext_or_skip() -> bool {
+    let here = std::process::Command::new("pdftotext")
+        .arg("-v")
+        .output()
+        .is_ok();
+    if !here {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install poppler-utils (scripts/setup.sh)"
+        );
+        eprintln!("pdftotext is not installed (poppler-utils): the PDF tests are skipped");
+    }
+    here
+}
+
+const PAGE_1: &[&str] = &[
+    "Aan de minister van Justitie en Veiligheid",
+    "Den Haag, 12 maart 2024",
+    "",
+    "Geachte minister,",
+    "",
+    "Het kabinet is tegen het scannen van berichten van burgers.",
+    "Wij vragen u om end-to-end encryptie te beschermen, ook in",
+    "de onderhandelingen over de verordening in de",
+];
+// The sentence the page break cuts goes on here.
+const PAGE_2: &[&str] = &[
+    "Raad. Detectiebevelen raken alle gebruikers van een dienst,",
+    "niet alleen verdachten. Dat is niet evenredig.",
+    "",
+    "Hoogachtend,",
+    "Stichting Privacy Eerst",
+];
+
+fn letter_pdf() -> Vec<u8> {
+    make_pdf(&[PAGE_1.to_vec(), PAGE_2.to_vec()])
+}
+
+#[test]
+fn a_pdf_letter_is_read_with_the_page_of_every_line_and_the_chunk_invariants_hold() {
+    if !pdftotext_or_skip() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("brief.pdf");
+    std::fs::write(&path, letter_pdf()).unwrap();
+    let doc = tolk::ingest::read(&path).unwrap();
+    let pdf = doc.pdf.as_ref().expect("read as a PDF");
+    assert_eq!(pdf.page_count, 2);
+    assert_eq!(doc.sha256, tolk::ingest::sha256_hex(&letter_pdf()));
+    assert_eq!(
+        pdf.source_sha256,
+        tolk::ingest::sha256_hex(pdf.text.as_bytes())
+    );
+    // Every known line is a line of the extracted text, in order, on its page.
+    let mut from = 1;
+    for (page, lines) in [(1, PAGE_1), (2, PAGE_2)] {
+        for want in lines.iter().filter(|l| !l.is_empty()) {
+            let n = (from..=doc.line_count)
+                .find(|&n| doc.original_line(n).unwrap().trim_start_matches('\x0c') == *want)
+                .unwrap_or_else(|| panic!("{want:?} is a line of {:?}", pdf.text));
+            assert_eq!(doc.page_of(n), Some(page), "{want}");
+            from = n + 1;
+        }
+    }
+    // Every line with text in exactly one paragraph; a paragraph's words are its lines' words.
+    let mut owned = BTreeSet::new();
+    for p in &doc.paragraphs {
+        let mut words = String::new();
+        for r in &p.spans {
+            for l in r[0]..=r[1] {
+                assert!(owned.insert(l), "line {l} in two paragraphs");
+                words.push_str(doc.original_line(l).unwrap());
+                words.push(' ');
+            }
+        }
+        let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+        assert_eq!(letters(&p.text), letters(&words), "{}", p.id);
+    }
+    let with_text: BTreeSet<u32> = (1..=doc.line_count)
+        .filter(|&l| {
+            doc.original_line(l)
+                .unwrap()
+                .chars()
+                .any(char::is_alphanumeric)
+        })
+        .collect();
+    assert_eq!(owned, with_text);
+    // The paragraphs as a reader sees them; the sentence the page break cut is one paragraph,
+    // across both pages.
+    let kinds: Vec<(&str, &str)> = doc
+        .paragraphs
+        .iter()
+        .map(|p| (p.kind.as_str(), p.text.as_str()))
+        .collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    assert_eq!(kinds[1], ("salutation", "Geachte minister,"));
+    assert!(
+        kinds[2].1.contains("in de Raad. Detectiebevelen raken")
+            && kinds[2].1.ends_with("niet evenredig."),
+        "{kinds:?}"
+    );
+    assert_eq!(doc.pages_of(doc.paragraphs[2].lines), Some([1, 2]));
+    assert_eq!(kinds[3].0, "signature");
+}
+
+fn read(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+#[test]
+fn tolk_run_reads_pdfs_beside_text_letters_names_each_broken_pdf_and_cites_pages() {
+    if !pdftotext_or_skip() {
+        return;
+    }
+    let fake = FakeThread::start(FakeConfig::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("letters");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("brief.pdf"), letter_pdf()).unwrap();
+    std::fs::copy(
+        root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"),
+        input.join("offlimits.txt"),
+    )
+    .unwrap();
+    let whole = letter_pdf();
+    std::fs::write(input.join("damaged.pdf"), &whole[..whole.len() / 3]).unwrap();
+    std::fs::write(input.join("scanned.pdf"), make_pdf(&[vec![], vec![]])).unwrap();
+    std::fs::write(
+        input.join("renamed.pdf"),
+        b"Geachte minister, dit is geen PDF.",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = tolk(
+        &root(),
+        &[
+            "run",
+            input.to_str().unwrap(),
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[crate::support::CHUNK_MODE],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "partial: {err}");
+    assert!(err.contains("damaged.pdf: the PDF is damaged"), "{err}");
+    assert!(
+        err.contains("renamed.pdf: the PDF is damaged or not a PDF: it does not begin with %PDF-"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "scanned.pdf: the PDF has no text layer (a scanned letter?); tolk does not do OCR"
+        ),
+        "{err}"
+    );
+    let dir = PathBuf::from(stdout(&o).trim());
+    let m = read(&dir.join("manifest.json"));
+    let inputs = m["inputs"].as_array().unwrap();
+    let brief = inputs.iter().find(|i| i["doc_id"] == "brief").unwrap();
+    let offlimits = inputs.iter().find(|i| i["doc_id"] == "offlimits").unwrap();
+    for i in [brief, offlimits] {
+        for status in i["tasks"].as_object().unwrap().values() {
+            assert_eq!(status["status"], "ok", "{i}");
+        }
+    }
+    assert!(
+        offlimits.get("source").is_none(),
+        "a text letter has no extracted source"
+    );
+    // The extracted text is kept, with its sha256 in the manifest.
+    let source = std::fs::read(dir.join("brief/source.txt")).unwrap();
+    assert_eq!(brief["source"]["file"], "source.txt");
+    assert_eq!(brief["source"]["pages"], 2);
+    assert_eq!(brief["source"]["sha256"], tolk::ingest::sha256_hex(&source));
+    assert_eq!(brief["sha256"], tolk::ingest::sha256_hex(&letter_pdf()));
+    // Segments carry their page; the lines count in source.txt.
+    let source = String::from_utf8(source).unwrap();
+    let source_lines: Vec<&str> = source.lines().collect();
+    let t = read(&dir.join("brief/translation.json"));
+    let mut pages = BTreeSet::new();
+    for s in t["segments"].as_array().unwrap() {
+        let [a, _]: [usize; 2] = serde_json::from_value(s["lines"].clone()).unwrap();
+        let first_words: String = s["nl"].as_str().unwrap().chars().take(12).collect();
+        assert!(
+            source_lines[a - 1]
+                .trim_start_matches('\x0c')
+                .starts_with(&first_words),
+            "{s}"
+        );
+        match (s.get("page"), s.get("pages")) {
+            (Some(p), None) => {
+                pages.insert(p.as_u64().unwrap());
+            }
+            (None, Some(ps)) => {
+                assert_eq!(ps, &serde_json::json!([1, 2]), "{s}");
+                assert!(s["nl"].as_str().unwrap().contains("in de Raad."), "{s}");
+                pages.extend([1, 2]);
+            }
+            _ => panic!("a segment of a PDF letter has its page: {s}"),
+        }
+    }
+    assert_eq!(pages, BTreeSet::from([1, 2]));
+    assert!(
+        t["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.get("pages").is_some()),
+        "the paragraph across the page break says so"
+    );
+    let md = std::fs::read_to_string(dir.join("brief/translation.md")).unwrap();
+    assert!(md.contains("**p. 1, L"), "{md}");
+    // A text letter's provenance stays as it was.
+    let md = std::fs::read_to_string(dir.join("offlimits/translation.md")).unwrap();
+    assert!(!md.contains("p. 1,"), "{md}");
+    assert!(!md.contains("**p."), "{md}");
+}
