@@ -190,7 +190,9 @@ pub async fn export(
 ) -> Result<ExportReport, BatchError> {
     let files = prepare::files(&opts.inputs).map_err(pipeline::RunError::from)?;
     if files.is_empty() {
-        return Err(pipeline::RunError::Nothing("no .txt or .pdf files in the inputs".into()).into());
+        return Err(
+            pipeline::RunError::Nothing("no .txt or .pdf files in the inputs".into()).into(),
+        );
     }
     let ctx = opts.task_context(opts.load_prompts()?);
     let inputs = prepare::prepare(&files, &opts.chunk);

@@ -189,6 +189,8 @@ pub struct PdfSource {
     /// sha256 of the extracted text (`source.txt`); the document's `sha256` is the PDF's.
     pub source_sha256: String,
     pub page_count: u32,
+    /// Lines blanked as page furniture (running headers and footers, page numbers).
+    pub furniture: u32,
     /// Page of line n at index n - 1.
     #[serde(skip)]
     pub line_pages: Vec<u32>,
@@ -257,6 +259,7 @@ fn from_pdf(path: &Path, bytes: &[u8]) -> Result<Document, IngestError> {
     doc.pdf = Some(PdfSource {
         source_sha256: sha256_hex(extracted.text.as_bytes()),
         page_count: extracted.page_count,
+        furniture: extracted.furniture,
         line_pages: extracted.line_pages,
         text: extracted.text,
     });

@@ -25,6 +25,8 @@ pub struct Extracted {
     /// Page (1-based) of line n at index n - 1.
     pub line_pages: Vec<u32>,
     pub page_count: u32,
+    /// Lines blanked as page furniture (running headers and footers, page numbers).
+    pub furniture: u32,
 }
 
 /// The program that extracts the text (overridable for tests of a missing tool).
@@ -82,30 +84,50 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, IngestError> {
     Ok(paginate(text))
 }
 
-/// Lines without their layout, each page's first line with text after a form feed, and the
-/// page of every line. The form feed after the last page (and blank lines before it) ends the
-/// text and begins no page.
+/// Lines without their layout, without page furniture and the blank lines around a page break,
+/// each page's first line after a form feed, and the page of every line. The form feed after the last page (and blank lines
+/// before it) ends the text and begins no page.
 pub fn paginate(raw: String) -> Extracted {
     let mut page = 1;
-    let mut page_start = false;
     let mut lines: Vec<String> = Vec::new();
     let mut line_pages = Vec::new();
     for line in raw.trim_end_matches(['\x0c', '\n', ' ']).split('\n') {
-        let feeds = line.matches('\x0c').count() as u32;
-        if feeds > 0 {
-            page += feeds;
-            page_start = true;
-        }
-        let text = line.replace('\x0c', "");
-        let text = text.trim();
-        if page_start && !text.is_empty() {
-            lines.push(format!("\x0c{text}"));
-            page_start = false;
-        } else {
-            lines.push(text.to_string());
-        }
+        page += line.matches('\x0c').count() as u32;
+        lines.push(line.replace('\x0c', "").trim().to_string());
         line_pages.push(page);
     }
+    let furniture = furniture(&lines, &line_pages);
+    // Each page without its furniture and without the blank lines at its top and bottom, so
+    // a page's first line follows the last line of the page before: the normaliser then joins
+    // a sentence the page break cut and breaks after one that ended (as in the extracted
+    // letters). The first line of every page after the first starts with a form feed.
+    let mut kept: Vec<String> = Vec::new();
+    let mut kept_pages = Vec::new();
+    for p in 1..=page {
+        let on_page: Vec<String> = (0..lines.len())
+            .filter(|&i| line_pages[i] == p)
+            .map(|i| {
+                if furniture.contains(&i) {
+                    String::new()
+                } else {
+                    std::mem::take(&mut lines[i])
+                }
+            })
+            .collect();
+        let Some(first) = on_page.iter().position(|l| !l.is_empty()) else {
+            continue;
+        };
+        let last = on_page.iter().rposition(|l| !l.is_empty()).unwrap_or(first);
+        for (k, line) in on_page[first..=last].iter().enumerate() {
+            kept.push(if k == 0 && p > 1 {
+                format!("\x0c{line}")
+            } else {
+                line.clone()
+            });
+            kept_pages.push(p);
+        }
+    }
+    let (lines, line_pages) = (kept, kept_pages);
     let mut text = lines.join("\n");
     if !text.is_empty() {
         text.push('\n');
@@ -114,7 +136,75 @@ pub fn paginate(raw: String) -> Extracted {
         page_count: page,
         text,
         line_pages,
+        furniture: furniture.len() as u32,
     }
+}
+
+/// How many lines with text at the top and at the bottom of a page may be page furniture.
+const FURNITURE_REACH: usize = 4;
+
+/// A line's shape for telling furniture: lower case, digits as `#`, spaces collapsed.
+fn shape(line: &str) -> String {
+    line.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect()
+}
+
+/// A page number on its own: "3", "- 3 -", "3/7", "3 van 7", "Pagina 3 van 7", "blz. 3".
+fn is_page_number(shape: &str) -> bool {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(pagina|page|blz\.?|p\.)?\s*-?\s*#+\s*-?\s*((/|van|of)\s*#+)?$")
+            .expect("a valid pattern")
+    });
+    RE.is_match(shape)
+}
+
+/// The lines that are page furniture: among the first and last [`FURNITURE_REACH`] lines with
+/// text of a page, a page number on its own, or a line whose shape recurs there on at least
+/// half the pages (two at least): running headers and footers, a sender's address block that
+/// every page repeats.
+fn furniture(lines: &[String], line_pages: &[u32]) -> std::collections::BTreeSet<usize> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let pages = line_pages.last().copied().unwrap_or(1);
+    let mut edges: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for p in 1..=pages {
+        let with_text: Vec<usize> = (0..lines.len())
+            .filter(|&i| line_pages[i] == p && !lines[i].is_empty())
+            .collect();
+        let n = with_text.len();
+        let mut edge: Vec<usize> = with_text[..n.min(FURNITURE_REACH)].to_vec();
+        edge.extend(
+            &with_text[n
+                .saturating_sub(FURNITURE_REACH)
+                .max(n.min(FURNITURE_REACH))..],
+        );
+        edges.insert(p, edge);
+    }
+    let mut seen: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+    for (&p, edge) in &edges {
+        for &i in edge {
+            seen.entry(shape(&lines[i])).or_default().insert(p);
+        }
+    }
+    let recurring = |s: &str| {
+        pages >= 2
+            && seen
+                .get(s)
+                .is_some_and(|on| on.len() >= 2 && on.len() * 2 >= pages as usize)
+    };
+    edges
+        .values()
+        .flatten()
+        .copied()
+        .filter(|&i| {
+            let s = shape(&lines[i]);
+            is_page_number(&s) || recurring(&s)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,20 +218,39 @@ mod tests {
                 .into(),
         );
         assert_eq!(e.page_count, 2);
-        assert_eq!(e.line_pages, vec![1, 1, 1, 2, 2, 2]);
+        assert_eq!(e.line_pages, vec![1, 1, 2, 2]);
         let lines: Vec<&str> = e.text.lines().collect();
         assert_eq!(
             lines,
             vec![
                 "Geachte minister,",
                 "Tekst.     12 maart",
-                "",
-                "",
                 "\x0cTweede pagina",
                 "Einde"
             ]
         );
         let empty = paginate("\x0c".into());
         assert!(empty.text.is_empty());
+    }
+
+    #[test]
+    fn running_headers_footers_and_page_numbers_go_and_the_pages_meet() {
+        let raw = "Stichting Privacy Eerst | Brief 12\nGeachte minister,\nDe tekst loopt door op de\n\n   Pagina 1 van 2\n\x0cStichting Privacy Eerst | Brief 12\nvolgende pagina.\nHoogachtend,\n\n  Pagina 2 van 2\n\x0c";
+        let e = paginate(raw.into());
+        assert_eq!(e.furniture, 4);
+        let lines: Vec<&str> = e.text.lines().collect();
+        assert_eq!(
+            lines,
+            vec![
+                "Geachte minister,",
+                "De tekst loopt door op de",
+                "\x0cvolgende pagina.",
+                "Hoogachtend,",
+            ]
+        );
+        // A one-page letter keeps its lines; only a lone page number goes.
+        let one = paginate("Geachte minister,\n2024 was een jaar.\n- 1 -\n".into());
+        assert_eq!(one.furniture, 1);
+        assert!(one.text.contains("2024 was een jaar."));
     }
 }

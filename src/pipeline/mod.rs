@@ -108,7 +108,9 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
     let started = Instant::now();
     let files = prepare::files(&opts.inputs)?;
     if files.is_empty() {
-        return Err(RunError::Nothing("no .txt or .pdf files in the inputs".into()));
+        return Err(RunError::Nothing(
+            "no .txt or .pdf files in the inputs".into(),
+        ));
     }
     let prompts = opts.load_prompts()?;
     let ctx = Arc::new(opts.task_context(prompts.clone()));
