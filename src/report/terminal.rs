@@ -87,7 +87,15 @@ pub fn bilingual(
         let _ = writeln!(s, "lines marked * are quoted as stance evidence");
     }
     let _ = writeln!(s);
+    // A PDF letter: a rule where a new page begins.
+    let mut page = None;
     for seg in &t.segments {
+        if let Some(p) = seg.pages.first()
+            && page != Some(p)
+        {
+            let _ = writeln!(s, "── p. {p} ──");
+            page = Some(p);
+        }
         let mut left: Vec<String> = Vec::new();
         let spans = seg.spans.clone().unwrap_or_else(|| vec![seg.lines]);
         for span in spans {
@@ -142,7 +150,10 @@ pub fn summary(su: &SummaryOut, width: usize) -> String {
     }
     let _ = writeln!(s, "\nkey points:");
     for k in &su.key_points {
-        let refs: Vec<String> = k.lines.iter().map(|r| super::markdown::lines(*r)).collect();
+        let mut refs: Vec<String> = k.lines.iter().map(|r| super::markdown::lines(*r)).collect();
+        if let Some(p) = k.pages.label() {
+            refs.insert(0, p);
+        }
         let _ = writeln!(s, "- {} ({})", k.text_en, refs.join(", "));
     }
     s
@@ -167,9 +178,13 @@ pub fn stance(st: &StanceOut) -> String {
     );
     let quote = |s: &mut String, e: &crate::tasks::stance::Evidence| {
         let at = match (e.status, e.lines) {
-            (Match::Exact, Some(l)) => format!("{} exact", super::markdown::lines(l)),
+            (Match::Exact, Some(l)) => format!("{} exact", super::markdown::place(l, &e.pages)),
             (Match::Fuzzy, Some(l)) => {
-                format!("{} fuzzy {:.2}", super::markdown::lines(l), e.score)
+                format!(
+                    "{} fuzzy {:.2}",
+                    super::markdown::place(l, &e.pages),
+                    e.score
+                )
             }
             _ => "UNVERIFIED".to_string(),
         };

@@ -324,6 +324,32 @@ fn tolk_run_reads_pdfs_beside_text_letters_names_each_broken_pdf_and_cites_pages
     );
     let md = std::fs::read_to_string(dir.join("brief/translation.md")).unwrap();
     assert!(md.contains("**p. 1, L"), "{md}");
+    // `tolk show` gives the extracted lines with their numbers, and the pages.
+    let o = tolk(
+        &root(),
+        &["show", "brief", "--out", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown = stdout(&o);
+    assert!(
+        shown.contains("── p. 1 ──") && shown.contains("── p. 2 ──"),
+        "{shown}"
+    );
+    assert!(shown.contains("Geachte minister,"), "{shown}");
+    assert!(!shown.contains("%PDF"), "{shown}");
+    // The report links the PDF's pages.
+    let o = tolk(&root(), &["report", "--out", out.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index = PathBuf::from(stdout(&o).trim());
+    let page = std::fs::read_to_string(index.with_file_name("doc-brief.html")).unwrap();
+    for p in [1, 2] {
+        assert!(
+            page.contains(&format!("brief.pdf#page={p}")),
+            "page {p} linked"
+        );
+    }
+    assert!(page.contains(">p. 1</a>"), "the page is shown");
     // A text letter's provenance stays as it was.
     let md = std::fs::read_to_string(dir.join("offlimits/translation.md")).unwrap();
     assert!(!md.contains("p. 1,"), "{md}");
