@@ -233,6 +233,18 @@ fn tolk_run_reads_pdfs_beside_text_letters_names_each_broken_pdf_and_cites_pages
     let whole = letter_pdf();
     std::fs::write(input.join("damaged.pdf"), &whole[..whole.len() / 3]).unwrap();
     std::fs::write(input.join("scanned.pdf"), make_pdf(&[vec![], vec![]])).unwrap();
+    // Encrypted with a user password (the empty one does not open it).
+    let locked = String::from_utf8(letter_pdf()).unwrap().replace(
+        "/Root 1 0 R >>",
+        &format!(
+            "/Root 1 0 R /Encrypt << /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P -4 >> /ID [<{}> <{}>] >>",
+            "00".repeat(32),
+            "11".repeat(32),
+            "22".repeat(16),
+            "22".repeat(16)
+        ),
+    );
+    std::fs::write(input.join("locked.pdf"), locked).unwrap();
     std::fs::write(
         input.join("renamed.pdf"),
         b"Geachte minister, dit is geen PDF.",
@@ -257,6 +269,12 @@ fn tolk_run_reads_pdfs_beside_text_letters_names_each_broken_pdf_and_cites_pages
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "partial: {err}");
     assert!(err.contains("damaged.pdf: the PDF is damaged"), "{err}");
+    assert!(
+        err.contains(
+            "locked.pdf: the PDF is encrypted; tolk reads only PDFs that open without a password"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("renamed.pdf: the PDF is damaged or not a PDF: it does not begin with %PDF-"),
         "{err}"
