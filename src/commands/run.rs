@@ -121,13 +121,14 @@ fn dry_run(
     Ok(Outcome::Clean)
 }
 
-/// The end-of-run table: document x task status, calls and time; then calls, tokens, cost.
+/// The end-of-run table: document x task status, calls, when the task was done (seconds since the
+/// run began: tasks run side by side, so this is not the time each took); then calls, tokens, cost.
 pub fn closing_table(report: &RunReport) -> String {
     let mut t = Table::new(&[
         ("document", Align::Left),
         ("task", Align::Left),
         ("calls", Align::Right),
-        ("time", Align::Right),
+        ("done at", Align::Right),
         ("flags", Align::Left),
         ("status", Align::Left),
     ]);
