@@ -373,3 +373,61 @@ fn tolk_run_reads_pdfs_beside_text_letters_names_each_broken_pdf_and_cites_pages
     assert!(!md.contains("p. 1,"), "{md}");
     assert!(!md.contains("**p."), "{md}");
 }
+
+#[test]
+fn a_real_pdf_loses_its_running_header_and_page_numbers_and_keeps_every_line_in_one_paragraph() {
+    if !pdftotext_or_skip() {
+        return;
+    }
+    let path = root().join("tests/pdfs/shared-mime-info-spec.pdf");
+    let doc = tolk::ingest::read(&path).unwrap();
+    let pdf = doc.pdf.as_ref().unwrap();
+    assert_eq!(pdf.page_count, 17);
+    // The running header and the page number of all 17 pages.
+    assert_eq!(pdf.furniture, 34, "furniture lines");
+    assert!(!doc.text.contains("Shared MIME-info Database\n"));
+    for l in pdf.text.lines() {
+        let t = l.trim_start_matches('\x0c');
+        assert!(
+            t.parse::<u32>().is_err(),
+            "a page number is left in the text: {l:?}"
+        );
+    }
+    // Pages run in order over the lines, from 1 to 17.
+    let pages: Vec<u32> = (1..=doc.line_count)
+        .filter_map(|l| doc.page_of(l))
+        .collect();
+    assert_eq!(pages.len() as u32, doc.line_count);
+    assert!(pages.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!((pages[0], *pages.last().unwrap()), (1, 17));
+    // Every line with text in exactly one paragraph.
+    let mut owned = BTreeSet::new();
+    for p in &doc.paragraphs {
+        for r in &p.spans {
+            for l in r[0]..=r[1] {
+                assert!(owned.insert(l), "line {l} in two paragraphs");
+            }
+        }
+    }
+    let with_text: BTreeSet<u32> = (1..=doc.line_count)
+        .filter(|&l| {
+            doc.original_line(l)
+                .unwrap()
+                .chars()
+                .any(char::is_alphanumeric)
+        })
+        .collect();
+    assert_eq!(owned, with_text);
+    // Its first paragraphs as a reader sees them.
+    assert!(
+        doc.paragraphs[0].text.starts_with("X Desktop Group"),
+        "{}",
+        doc.paragraphs[0].text
+    );
+    assert!(
+        doc.paragraphs.iter().any(|p| p
+            .text
+            .starts_with("This is version 0.21 of the Shared MIME-info Database specification")),
+        "the version paragraph"
+    );
+}
