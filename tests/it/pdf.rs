@@ -132,6 +132,32 @@ fn furniture(line: &str) -> bool {
     line.starts_with("Stichting Privacy Eerst -") || line.starts_with("Pagina ")
 }
 
+/// The chunk invariants, as for text letters: every line with text in exactly one paragraph,
+/// and a paragraph's letters and digits exactly those of its lines.
+fn invariants(doc: &tolk::ingest::Document) {
+    let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+    let mut owned = BTreeSet::new();
+    for p in &doc.paragraphs {
+        let mut words = String::new();
+        for r in &p.spans {
+            for l in r[0]..=r[1] {
+                assert!(owned.insert(l), "line {l} in two paragraphs");
+                words.push_str(doc.original_line(l).unwrap());
+            }
+        }
+        assert_eq!(letters(&p.text), letters(&words), "{}", p.id);
+    }
+    let with_text: BTreeSet<u32> = (1..=doc.line_count)
+        .filter(|&l| {
+            doc.original_line(l)
+                .unwrap()
+                .chars()
+                .any(char::is_alphanumeric)
+        })
+        .collect();
+    assert_eq!(owned, with_text);
+}
+
 fn letter_pdf() -> Vec<u8> {
     make_pdf(&[PAGE_1.to_vec(), PAGE_2.to_vec()])
 }
@@ -163,29 +189,7 @@ fn a_pdf_letter_is_read_with_the_page_of_every_line_and_the_chunk_invariants_hol
             from = n + 1;
         }
     }
-    // Every line with text in exactly one paragraph; a paragraph's words are its lines' words.
-    let mut owned = BTreeSet::new();
-    for p in &doc.paragraphs {
-        let mut words = String::new();
-        for r in &p.spans {
-            for l in r[0]..=r[1] {
-                assert!(owned.insert(l), "line {l} in two paragraphs");
-                words.push_str(doc.original_line(l).unwrap());
-                words.push(' ');
-            }
-        }
-        let letters = |s: &str| -> String { s.chars().filter(|c| c.is_alphanumeric()).collect() };
-        assert_eq!(letters(&p.text), letters(&words), "{}", p.id);
-    }
-    let with_text: BTreeSet<u32> = (1..=doc.line_count)
-        .filter(|&l| {
-            doc.original_line(l)
-                .unwrap()
-                .chars()
-                .any(char::is_alphanumeric)
-        })
-        .collect();
-    assert_eq!(owned, with_text);
+    invariants(&doc);
     // The furniture is out of the text (its lines are blank), and counted.
     assert_eq!(pdf.furniture, 4);
     assert!(
@@ -400,24 +404,7 @@ fn a_real_pdf_loses_its_running_header_and_page_numbers_and_keeps_every_line_in_
     assert_eq!(pages.len() as u32, doc.line_count);
     assert!(pages.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!((pages[0], *pages.last().unwrap()), (1, 17));
-    // Every line with text in exactly one paragraph.
-    let mut owned = BTreeSet::new();
-    for p in &doc.paragraphs {
-        for r in &p.spans {
-            for l in r[0]..=r[1] {
-                assert!(owned.insert(l), "line {l} in two paragraphs");
-            }
-        }
-    }
-    let with_text: BTreeSet<u32> = (1..=doc.line_count)
-        .filter(|&l| {
-            doc.original_line(l)
-                .unwrap()
-                .chars()
-                .any(char::is_alphanumeric)
-        })
-        .collect();
-    assert_eq!(owned, with_text);
+    invariants(&doc);
     // Its first paragraphs as a reader sees them.
     assert!(
         doc.paragraphs[0].text.starts_with("X Desktop Group"),
