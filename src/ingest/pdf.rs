@@ -1,17 +1,18 @@
-//! PDF letters: the text layer, extracted by poppler's `pdftotext -layout` (Debian package
-//! poppler-utils), pages separated by form feeds.
+//! PDF letters: the text layer, extracted by poppler's `pdftotext -bbox-layout` (Debian
+//! package poppler-utils) and put in reading order by [`layout`], pages separated by form feeds.
 //!
-//! `-layout` keeps the printed lines as they are and the vertical gaps between paragraphs as
-//! blank lines, which is what the normaliser reads paragraphs from; pdftotext's default
-//! reading-order mode drops those gaps and joins hyphenated lines, so a letter came out as two
-//! paragraphs (its address, salutation and body as one). Its horizontal layout (indentation,
-//! right-aligned dates) is dropped here: a leading space means a page start to the normaliser.
+//! The boxes poppler gives every line are what the paragraphs are read from (the vertical gap
+//! between rows, poppler's blocks) and what a second column is told apart by (a gutter no line
+//! crosses): see [`layout`] for why neither `-layout` nor the reading-order mode serves a
+//! letter with a colofon beside its body. Lines keep their words, one space apart.
 //!
 //! The text as tolk reads it is what every line number points into; it is kept beside the
 //! outputs as `source.txt`. A line's page is one more than the form feeds before it. A form
 //! feed is put at the start of the first line with text of every page after the first, where
 //! the normaliser sees the leading whitespace that marks a page start in the extracted letters
 //! (footnotes end there, a sentence cut by the page break is rejoined).
+
+mod layout;
 
 use super::IngestError;
 use std::path::Path;
@@ -50,7 +51,7 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, IngestError> {
         return Err(damaged("it does not begin with %PDF-".into()));
     }
     let output = Command::new(program())
-        .args(["-layout", "-enc", "UTF-8", "-eol", "unix"])
+        .args(["-bbox-layout", "-enc", "UTF-8"])
         .arg(path)
         .arg("-")
         .output()
@@ -80,7 +81,8 @@ pub fn extract(path: &Path, bytes: &[u8]) -> Result<Extracted, IngestError> {
             first.join("; ")
         }));
     }
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let xhtml = String::from_utf8_lossy(&output.stdout);
+    let text = layout::text_of(&xhtml).map_err(damaged)?;
     Ok(paginate(text))
 }
 
@@ -157,8 +159,10 @@ fn shape(line: &str) -> String {
 /// A page number on its own: "3", "- 3 -", "3/7", "3 van 7", "Pagina 3 van 7", "blz. 3".
 fn is_page_number(shape: &str) -> bool {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^(pagina|page|blz\.?|p\.)?\s*-?\s*#+\s*-?\s*((/|van|of)\s*#+)?$")
-            .expect("a valid pattern")
+        regex::Regex::new(
+            r"^(pagina|page|blz\.?|p\.)?\s*-?\s*#{1,3}\s*-?\s*((/|van|of)\s*#{1,3})?$",
+        )
+        .expect("a valid pattern")
     });
     RE.is_match(shape)
 }
