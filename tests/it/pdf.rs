@@ -476,15 +476,15 @@ fn a_real_pdf_loses_its_running_header_and_page_numbers_and_keeps_every_line_in_
 
 // A letter laid out as the Dutch government sends them: the body on the left, the colofon
 // (sender, date, reference) in a narrower column on the right in smaller type on its own line
-// spacing, and words set with the fi and fl ligatures.
+// spacing, a word broken by the line wrap, and words set with the fi and fl ligatures.
 const BODY: &[&str] = &[
     "Geachte voorzitter,",
     "",
     "Hierbij stuur ik u de reactie van het kabinet op de",
-    "verordening ter voorkoming en bestrijding van",
-    "seksueel misbruik van kinderen. Het kabinet steunt",
-    "het doel, maar de ﬁnanciële en technische gevolgen",
-    "vragen om reﬂectie.",
+    "verordening ter voorkoming en bestrij-",
+    "ding van seksueel misbruik van kinderen. Het",
+    "kabinet steunt het doel, maar de ﬁnanciële en",
+    "technische gevolgen vragen om reﬂectie.",
     "",
     "Het kabinet wil dat end-to-end versleutelde",
     "communicatie beschermd blijft. Detectiebevelen",
@@ -506,7 +506,7 @@ const COLOFON: &[&str] = &[
 ];
 
 #[test]
-fn a_colofon_beside_the_body_is_read_after_it_and_ligatures_are_letters() {
+fn a_colofon_beside_the_body_is_read_after_it_hyphens_join_and_ligatures_are_letters() {
     if !pdftotext_or_skip() {
         return;
     }
