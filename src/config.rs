@@ -574,11 +574,11 @@ fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
         return Err(invalid(origin, "chunk.max_tokens", "must be at least 16"));
     }
     for t in &c.run.tasks {
-        if !["translate", "summary", "stance"].contains(&t.as_str()) {
+        if crate::tasks::Task::parse(t).is_none() {
             return Err(invalid(
                 origin,
                 "run.tasks",
-                format!("has unknown task `{t}` (known: translate, summary, stance)"),
+                format!("has unknown task `{t}` (known: {})", crate::tasks::names()),
             ));
         }
     }

@@ -125,7 +125,7 @@ pub fn locate_in(doc: &Document, hay: &Haystack, quote: &str) -> Grounding {
     }
     // Fuzzy: slide a window of the quote's length in words over the document, keep the windows
     // that share the most words with the quote, and score those with a character ratio.
-    let (best, range) = best_window(doc, &hay.words, quote);
+    let (best, range) = best_window(&doc.text, &hay.words, quote);
     if best >= FUZZY_THRESHOLD
         && let Some((a, b)) = range
         && let Some(lines) = doc.line_map.lines_of(a..b)
@@ -138,6 +138,59 @@ pub fn locate_in(doc: &Document, hay: &Haystack, quote: &str) -> Grounding {
         };
     }
     unverified((best * 1000.0).round() / 1000.0)
+}
+
+/// How a span (a reviewer's words) was found in a short text, one segment's English or Dutch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpanMatch {
+    #[serde(rename = "match")]
+    pub status: Match,
+    /// 1.0 for exact, the similarity for fuzzy, the best similarity seen for unverified.
+    pub score: f64,
+    /// Byte range in the text; None when unverified.
+    #[serde(skip)]
+    pub byte_range: Option<[usize; 2]>,
+}
+
+/// Find `span` in `text` as [`locate`] finds a quote in a letter: exact when it is there as
+/// written (whitespace, line-break hyphens, quote marks and dashes folded), fuzzy when a passage
+/// of about its length is at least [`FUZZY_THRESHOLD`] alike, else unverified. A span of fewer
+/// than 2 letters is only ever exact ("a" is in every English sentence, so a fuzzy "a" says
+/// nothing).
+pub fn locate_span(text: &str, span: &str) -> SpanMatch {
+    let (hay, map) = fold(text);
+    let (needle, _) = fold(span);
+    let unverified = |score: f64| SpanMatch {
+        status: Match::Unverified,
+        score,
+        byte_range: None,
+    };
+    if needle.is_empty() {
+        return unverified(0.0);
+    }
+    if let Some(pos) = hay.find(&needle) {
+        let start = map[pos];
+        let last = map[pos + needle.len() - 1];
+        let end = last + text[last..].chars().next().map_or(1, char::len_utf8);
+        return SpanMatch {
+            status: Match::Exact,
+            score: 1.0,
+            byte_range: Some([start, end]),
+        };
+    }
+    if needle.chars().count() < 2 {
+        return unverified(0.0);
+    }
+    let (best, range) = best_window(text, &words_of(text), span);
+    let best = (best * 1000.0).round() / 1000.0;
+    match range {
+        Some((a, b)) if best >= FUZZY_THRESHOLD => SpanMatch {
+            status: Match::Fuzzy,
+            score: best,
+            byte_range: Some([a, b]),
+        },
+        _ => unverified(best),
+    }
 }
 
 /// Words of `text` for fuzzy matching: lower-cased, quote marks and dashes folded, punctuation
@@ -181,9 +234,9 @@ fn squeeze(s: &str) -> String {
         .collect()
 }
 
-/// The passage of `doc` most like `quote`: its similarity and byte range.
+/// The passage of `text` most like `quote`: its similarity and byte range.
 fn best_window(
-    doc: &Document,
+    text: &str,
     dw: &[(String, usize, usize)],
     quote: &str,
 ) -> (f64, Option<(usize, usize)>) {
@@ -232,7 +285,7 @@ fn best_window(
         for len in [m, m.saturating_sub(1).max(1), m + 1] {
             let end = (start + len).min(dw.len());
             let (a, b) = (dw[start].1, dw[end - 1].2);
-            let cand = squeeze(&doc.text[a..b]);
+            let cand = squeeze(&text[a..b]);
             let ratio =
                 similar::TextDiff::from_chars(target.as_str(), cand.as_str()).ratio() as f64;
             if ratio > best.0 {
@@ -269,6 +322,21 @@ mod tests {
         assert_eq!(g.lines, Some([4, 5]));
         let g = locate(&d, "preventie- en controlemaatregelen");
         assert_eq!((g.status, g.lines), (Match::Exact, Some([7, 7])));
+    }
+
+    #[test]
+    fn spans_are_found_in_a_segment_exactly_fuzzily_or_not_at_all() {
+        let en = "The cabinet wants to prevent that “messages” are scanned.";
+        let m = locate_span(en, "prevent that \"messages\"");
+        assert_eq!(m.status, Match::Exact);
+        let [a, b] = m.byte_range.unwrap();
+        assert_eq!(&en[a..b], "prevent that “messages”");
+        let m = locate_span(en, "wants to prevent that messages are scaned");
+        assert_eq!(m.status, Match::Fuzzy, "{m:?}");
+        assert!(en[m.byte_range.unwrap()[0]..].starts_with("wants"));
+        let m = locate_span(en, "the minister hides the encryption keys");
+        assert_eq!((m.status, m.byte_range), (Match::Unverified, None));
+        assert_eq!(locate_span(en, "").status, Match::Unverified);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub const PROMPTS: &[&str] = &[
     "summary_map",
     "summary_reduce",
     "stance",
+    "review",
+    "refine",
 ];
 
 /// The prompt files compiled into tolk: file name and text.
@@ -42,6 +44,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../prompts/summary_reduce.toml"),
     ),
     ("stance.toml", include_str!("../prompts/stance.toml")),
+    ("review.toml", include_str!("../prompts/review.toml")),
+    ("refine.toml", include_str!("../prompts/refine.toml")),
     ("glossary.toml", include_str!("../prompts/glossary.toml")),
     (
         "stance_topics.toml",

@@ -273,6 +273,8 @@ impl<'a> Checker<'a> {
             TaskOutput::Translation(t) => self.translation(t),
             TaskOutput::Summary(s) => summary(s, self.summary_instructions),
             TaskOutput::Stance(s) => stance(s),
+            // The review is itself a reading; refine's English is checked in the translation.
+            TaskOutput::Review(_) | TaskOutput::Refine(_) => {}
         }
     }
 }
@@ -562,6 +564,7 @@ pub fn findings(o: &TaskOutput) -> Vec<&Finding> {
         TaskOutput::Translation(t) => t.segments.iter().flat_map(|s| &s.checks).collect(),
         TaskOutput::Summary(s) => s.checks.iter().collect(),
         TaskOutput::Stance(s) => s.checks.iter().collect(),
+        TaskOutput::Review(_) | TaskOutput::Refine(_) => Vec::new(),
     }
 }
 
@@ -650,6 +653,8 @@ pub fn recheck(
                     }
                     Task::Summary => TaskOutput::Summary(serde_json::from_slice(&bytes).ok()?),
                     Task::Stance => TaskOutput::Stance(serde_json::from_slice(&bytes).ok()?),
+                    Task::Review => TaskOutput::Review(serde_json::from_slice(&bytes).ok()?),
+                    Task::Refine => TaskOutput::Refine(serde_json::from_slice(&bytes).ok()?),
                 })
             };
             let Some(mut o) = read() else {

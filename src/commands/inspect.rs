@@ -113,6 +113,16 @@ pub fn show(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
             })?;
             print!("{}", report::terminal::stance(&st));
         }
+        Task::Review => {
+            let r: crate::tasks::review::ReviewOut =
+                read_json(&dir.join(Task::Review.json_file()))?;
+            print!("{}", report::markdown::review(&r, None));
+        }
+        Task::Refine => {
+            let r: crate::tasks::refine::RefineOut =
+                read_json(&dir.join(Task::Refine.json_file()))?;
+            print!("{}", report::markdown::refine(&r, None));
+        }
     }
     Ok(Outcome::Clean)
 }

@@ -107,6 +107,8 @@ impl Reference {
                     pages: Default::default(),
                     nl: s.nl.clone(),
                     en: Some(s.en.clone()),
+                    draft: None,
+                    refined_by: Vec::new(),
                     checks: Vec::new(),
                 })
                 .collect(),

@@ -186,10 +186,24 @@ async fn schedule(
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let mut pending: BTreeMap<String, usize> = BTreeMap::new();
+    // Review and refine read the translation, so a letter's translate, review and refine run
+    // one after the other in one job; its other tasks run beside them.
+    let chaining = opts.tasks.iter().any(|t| t.reads_translation());
+    let chained = |t: Task| chaining && (t == Task::Translate || t.reads_translation());
     for p in docs {
         progress.doc_started(&p.doc.id);
         pending.insert(p.doc.id.clone(), opts.tasks.len());
-        for &task in &opts.tasks {
+        let mut jobs: Vec<Vec<Task>> = opts
+            .tasks
+            .iter()
+            .filter(|&&t| !chained(t))
+            .map(|&t| vec![t])
+            .collect();
+        let chain: Vec<Task> = opts.tasks.iter().copied().filter(|&t| chained(t)).collect();
+        if !chain.is_empty() {
+            jobs.push(chain);
+        }
+        for job in jobs {
             let (doc, chunks, ctx, exec, progress) = (
                 p.doc.clone(),
                 p.chunks.clone(),
@@ -199,17 +213,7 @@ async fn schedule(
             );
             let chunking = opts.chunk;
             set.spawn(async move {
-                let counted = Counted::new(exec.as_ref());
-                let tried =
-                    retry::run_task(task, &doc, chunks, ctx, chunking, &counted, &progress).await;
-                Finished {
-                    doc_id: doc.id.clone(),
-                    task,
-                    result: tried.result,
-                    secs: started.elapsed().as_secs_f64(),
-                    calls: counted.calls(),
-                    notes: tried.notes,
-                }
+                run_job(&job, &doc, chunks, ctx, chunking, &exec, &progress, started).await
             });
         }
     }
@@ -218,15 +222,17 @@ async fn schedule(
         tokio::select! {
             next = set.join_next() => {
                 let Some(joined) = next else { break };
-                let Ok(f) = joined else { continue };
-                progress.task_done(&f.doc_id, f.task.name(), &write::status_of(&f.result).to_string());
-                if let Some(n) = pending.get_mut(&f.doc_id) {
-                    *n -= 1;
-                    if *n == 0 {
-                        progress.doc_done(&f.doc_id);
+                let Ok(done) = joined else { continue };
+                for f in done {
+                    progress.task_done(&f.doc_id, f.task.name(), &write::status_of(&f.result).to_string());
+                    if let Some(n) = pending.get_mut(&f.doc_id) {
+                        *n -= 1;
+                        if *n == 0 {
+                            progress.doc_done(&f.doc_id);
+                        }
                     }
+                    finished.push(f);
                 }
-                finished.push(f);
             }
             _ = tokio::signal::ctrl_c() => {
                 set.abort_all();
@@ -236,4 +242,81 @@ async fn schedule(
         }
     }
     Ok(finished)
+}
+
+/// Run a letter's `tasks` one after the other, each after the outputs it reads: review gets the
+/// translation, refine the translation and the review, and refine's English goes into the
+/// translation (the draft kept) before it is written.
+#[allow(clippy::too_many_arguments)]
+async fn run_job(
+    tasks: &[Task],
+    doc: &ingest::Document,
+    chunks: Arc<Vec<crate::chunk::Chunk>>,
+    ctx: Arc<TaskContext>,
+    chunking: crate::chunk::ChunkConfig,
+    exec: &Executor,
+    progress: &Progress,
+    started: Instant,
+) -> Vec<Finished> {
+    use crate::tasks::{Prior, TaskOutput};
+    let mut done: Vec<Finished> = Vec::new();
+    for &task in tasks {
+        let output = |t: Task| {
+            done.iter()
+                .find(|f| f.task == t)
+                .and_then(|f| f.result.output.as_ref())
+        };
+        let prior = Prior {
+            translation: match output(Task::Translate) {
+                Some(TaskOutput::Translation(t)) => Some(t),
+                _ => None,
+            },
+            review: match output(Task::Review) {
+                Some(TaskOutput::Review(r)) => Some(r),
+                _ => None,
+            },
+        };
+        if task == Task::Refine
+            && let (Some(t), Some(r)) = (prior.translation, prior.review)
+        {
+            progress.add_calls(crate::tasks::refine::count(t, r) as u64);
+        }
+        let counted = Counted::new(exec);
+        let tried = retry::run_task(
+            task,
+            doc,
+            chunks.clone(),
+            ctx.clone(),
+            chunking,
+            &counted,
+            progress,
+            prior,
+        )
+        .await;
+        done.push(Finished {
+            doc_id: doc.id.clone(),
+            task,
+            result: tried.result,
+            secs: started.elapsed().as_secs_f64(),
+            calls: counted.calls(),
+            notes: tried.notes,
+        });
+    }
+    let refined = done.iter().find_map(|f| match (&f.task, &f.result.output) {
+        (Task::Refine, Some(TaskOutput::Refine(r))) => Some(r.clone()),
+        _ => None,
+    });
+    if let Some(r) = refined
+        && let Some(Finished {
+            result:
+                TaskResult {
+                    output: Some(TaskOutput::Translation(t)),
+                    ..
+                },
+            ..
+        }) = done.iter_mut().find(|f| f.task == Task::Translate)
+    {
+        r.apply(t);
+    }
+    done
 }

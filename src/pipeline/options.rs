@@ -95,13 +95,17 @@ pub fn auto_mode(out: &std::path::Path, scope: &Scope) -> (TranslateMode, Option
     }
 }
 
-/// The tasks named in `names`, each once, in their fixed order.
+/// The tasks named in `names`, each once, in their fixed order, with the tasks they read:
+/// review brings translate, refine brings review (and so translate).
 pub fn parse_tasks(names: &[String]) -> Result<Vec<Task>, OptionsError> {
     let mut tasks = Vec::new();
     for t in names {
-        let task = Task::parse(t).ok_or_else(|| OptionsError::UnknownTask(t.clone()))?;
-        if !tasks.contains(&task) {
-            tasks.push(task);
+        let mut task = Some(Task::parse(t).ok_or_else(|| OptionsError::UnknownTask(t.clone()))?);
+        while let Some(t) = task {
+            if !tasks.contains(&t) {
+                tasks.push(t);
+            }
+            task = t.needs();
         }
     }
     tasks.sort();

@@ -9,7 +9,11 @@ use super::prepare::{self, Prepared, Unreadable};
 use crate::endpoint::Scope;
 use crate::llm::BoxFuture;
 use crate::store::cache::Cache;
-use crate::tasks::{Answer, CallError, CallSpec, Caller, Task, TaskContext};
+use crate::tasks::review::ReviewOut;
+use crate::tasks::translate::TranslationOut;
+use crate::tasks::{
+    Answer, CallError, CallSpec, Caller, Prior, Task, TaskContext, TaskOutput, TaskResult,
+};
 use serde::Serialize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,7 +60,64 @@ pub struct Recorded {
     pub waiting: usize,
 }
 
-/// Run `task` on a document against a [`Recorder`].
+/// The outputs `task` reads, as far as the cache has their answers (their own calls are not
+/// recorded here: they are the rows of their own tasks).
+async fn priors(
+    task: Task,
+    p: &Prepared,
+    ctx: &TaskContext,
+    cache: &Cache,
+    scope: &Scope,
+    refresh: bool,
+) -> (Option<TranslationOut>, Option<ReviewOut>) {
+    if !task.reads_translation() {
+        return (None, None);
+    }
+    let quiet = Recorder::new(cache, scope, refresh);
+    let translation = match Task::Translate
+        .run(&p.doc, &p.chunks, ctx, &quiet)
+        .await
+        .output
+    {
+        Some(TaskOutput::Translation(t)) => Some(t),
+        _ => None,
+    };
+    if task != Task::Refine || translation.is_none() {
+        return (translation, None);
+    }
+    let prior = Prior {
+        translation: translation.as_ref(),
+        review: None,
+    };
+    let review = match Task::Review
+        .run_after(&p.doc, &p.chunks, ctx, &quiet, prior)
+        .await
+    {
+        // Only a complete review says which segments to refine.
+        TaskResult {
+            output: Some(TaskOutput::Review(r)),
+            error: None,
+            ..
+        } => Some(r),
+        _ => None,
+    };
+    (translation, review)
+}
+
+impl<'a> Recorder<'a> {
+    fn new(cache: &'a Cache, scope: &'a Scope, refresh: bool) -> Recorder<'a> {
+        Recorder {
+            cache,
+            scope,
+            refresh,
+            recorded: Mutex::new(Vec::new()),
+            hits: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Run `task` on a document against a [`Recorder`] (after the outputs it reads, from the
+/// cache).
 pub async fn record(
     task: Task,
     p: &Prepared,
@@ -65,15 +126,18 @@ pub async fn record(
     scope: &Scope,
     refresh: bool,
 ) -> Recorded {
-    let rec = Recorder {
-        cache,
-        scope,
-        refresh,
-        recorded: Mutex::new(Vec::new()),
-        hits: AtomicU64::new(0),
+    let (translation, review) = priors(task, p, ctx, cache, scope, refresh).await;
+    let rec = Recorder::new(cache, scope, refresh);
+    let prior = Prior {
+        translation: translation.as_ref(),
+        review: review.as_ref(),
     };
-    let _ = task.run(&p.doc, &p.chunks, ctx, &rec).await;
-    let calls = task.kind().call_count(&p.doc, &p.chunks, ctx);
+    let _ = task.run_after(&p.doc, &p.chunks, ctx, &rec, prior).await;
+    let calls = match (task, &translation, &review) {
+        // Known once the review is: one call per segment with errors to correct.
+        (Task::Refine, Some(t), Some(r)) => crate::tasks::refine::count(t, r),
+        _ => task.kind().call_count(&p.doc, &p.chunks, ctx),
+    };
     let cached = rec.hits.load(Ordering::Relaxed) as usize;
     let to_make = rec.recorded.into_inner().expect("recorder lock");
     Recorded {

@@ -10,7 +10,7 @@ use super::executor::Counted;
 use crate::chunk::{self, Chunk, ChunkConfig};
 use crate::ingest::Document;
 use crate::progress::Progress;
-use crate::tasks::{Task, TaskContext, TaskResult, WHOLE_LETTER};
+use crate::tasks::{Prior, Task, TaskContext, TaskResult, WHOLE_LETTER};
 use std::sync::Arc;
 
 /// The smallest chunk budget a context-length rejection cuts down to.
@@ -29,7 +29,9 @@ pub struct Tried {
     pub notes: Vec<String>,
 }
 
-/// Run `task` on `doc`, and again with smaller pieces when its failure says so.
+/// Run `task` on `doc` (after the outputs it reads, `prior`), and again with smaller pieces
+/// when its failure says so.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_task(
     task: Task,
     doc: &Document,
@@ -38,6 +40,7 @@ pub async fn run_task(
     chunking: ChunkConfig,
     caller: &Counted<'_>,
     progress: &Progress,
+    prior: Prior<'_>,
 ) -> Tried {
     let mut attempt = Attempt {
         chunks,
@@ -46,7 +49,9 @@ pub async fn run_task(
     };
     let mut notes = Vec::new();
     loop {
-        let result = task.run(doc, &attempt.chunks, &attempt.ctx, caller).await;
+        let result = task
+            .run_after(doc, &attempt.chunks, &attempt.ctx, caller, prior)
+            .await;
         let Some((next, why)) = next_attempt(&result, doc, &attempt, chunking) else {
             return Tried { result, notes };
         };

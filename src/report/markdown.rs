@@ -14,7 +14,124 @@ pub fn output(o: &crate::tasks::TaskOutput, warning: Option<&str>) -> String {
         TaskOutput::Translation(t) => translation(t, warning),
         TaskOutput::Summary(s) => summary(s, warning),
         TaskOutput::Stance(s) => stance(s, warning),
+        TaskOutput::Review(r) => review(r, warning),
+        TaskOutput::Refine(r) => refine(r, warning),
     }
+}
+
+/// How a reviewer's span was found: `exact`, `fuzzy`, or `**not found**`.
+fn span_status(m: Option<Match>) -> &'static str {
+    match m {
+        Some(Match::Exact) => "exact",
+        Some(Match::Fuzzy) => "fuzzy",
+        Some(Match::Unverified) => "**not found**",
+        None => "none given",
+    }
+}
+
+pub fn review(r: &crate::tasks::review::ReviewOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Review",
+        &r.doc_id,
+        &r.source.path,
+        &r.model,
+        warning,
+    );
+    let sc = &r.score;
+    let _ = writeln!(
+        out,
+        "MQM-style score **{}** over {} Dutch words: {} critical, {} major, {} minor (penalty {}: critical 10, major 5, minor 1); {} unverified, not scored. {} segments reviewed.\n",
+        sc.score,
+        sc.words,
+        sc.critical,
+        sc.major,
+        sc.minor,
+        sc.penalty,
+        sc.unverified,
+        r.reviewed.len()
+    );
+    if r.errors.is_empty() {
+        let _ = writeln!(out, "No errors marked.");
+    }
+    for e in &r.errors {
+        let at = e
+            .lines
+            .map(|l| place(l, &e.pages))
+            .unwrap_or_else(|| "segment unknown".into());
+        let unverified = if e.verified { "" } else { " · **unverified**" };
+        let _ = writeln!(
+            out,
+            "- `{}` **{}** · {} ({}) · `{}` {at}{unverified}  ",
+            e.id,
+            e.severity.name(),
+            e.category.name(),
+            e.category.dimension(),
+            e.segment
+        );
+        if !e.span_en.is_empty() {
+            let _ = writeln!(
+                out,
+                "  EN: \"{}\" ({})  ",
+                e.span_en,
+                span_status(e.en_match)
+            );
+        }
+        if !e.span_nl.is_empty() {
+            let _ = writeln!(
+                out,
+                "  NL: \"{}\" ({})  ",
+                e.span_nl,
+                span_status(e.nl_match)
+            );
+        }
+        let _ = writeln!(out, "  {}  ", e.explanation.replace('\n', " "));
+        if !e.suggestion.is_empty() {
+            let _ = writeln!(out, "  Suggestion: {}", e.suggestion.replace('\n', " "));
+        }
+    }
+    out
+}
+
+pub fn refine(r: &crate::tasks::refine::RefineOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Refinement",
+        &r.doc_id,
+        &r.source.path,
+        &r.model,
+        warning,
+    );
+    if r.segments.is_empty() {
+        let _ = writeln!(
+            out,
+            "No segment had verified major or critical errors: nothing refined."
+        );
+    }
+    for s in &r.segments {
+        let _ = writeln!(
+            out,
+            "**{}** `{}` (for {})  ",
+            place(s.lines, &s.pages),
+            s.id,
+            s.errors.join(", ")
+        );
+        let _ = writeln!(out, "Draft: {}  ", s.draft.replace('\n', " "));
+        match &s.en {
+            Some(en) if *en == s.draft => {
+                let _ = writeln!(out, "Final: *(unchanged)*\n");
+            }
+            Some(en) => {
+                let _ = writeln!(out, "Final: {}\n", en.replace('\n', " "));
+            }
+            None => {
+                let _ = writeln!(out, "Final: *(the call failed: the draft stands)*\n");
+            }
+        }
+    }
+    out
 }
 
 /// `L12-15`, or `L12` for one line.

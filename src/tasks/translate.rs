@@ -40,6 +40,12 @@ pub struct SegmentOut {
     pub nl: String,
     /// None when the call for its chunk failed (the manifest says why).
     pub en: Option<String>,
+    /// The English before refine changed it (`en` is the final English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<String>,
+    /// The review errors (`e3`, ...) refine changed it for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refined_by: Vec<String>,
     /// What the output checks found in this segment's English.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<super::finding::Finding>,
@@ -231,8 +237,8 @@ pub fn calls(
         let vars = json!({
             "doc": {"id": doc.id},
             "glossary": ctx.prompts.glossary_for(&c.text),
-            "before": before,
-            "after": after,
+            "before": super::inside_block(&before),
+            "after": super::inside_block(&after),
             "segments": segments_json(&sent),
         });
         let messages = ctx.prompts.render("translate", &vars)?;
@@ -299,6 +305,8 @@ pub async fn run(
                 pages: super::Pages::default(),
                 nl: s.text,
                 en,
+                draft: None,
+                refined_by: Vec::new(),
                 checks: Vec::new(),
             });
         }
@@ -355,7 +363,7 @@ pub const ECHOES: &str = "Always translate these terms|For context \\(not to tra
 
 /// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
 /// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
-fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
+pub(crate) fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
     let own = (ctx.encoding.count(nl) * 2 + 48) as u32;
     ctx.max_tokens.map_or(own, |m| own.min(m))
 }
@@ -646,6 +654,8 @@ pub async fn run_segments(
             pages: super::Pages::default(),
             nl: s.text,
             en,
+            draft: None,
+            refined_by: Vec::new(),
             checks: Vec::new(),
         });
     }
@@ -751,6 +761,8 @@ mod tests {
             pages: Default::default(),
             nl: nl.into(),
             en: Some(en.into()),
+            draft: None,
+            refined_by: Vec::new(),
             checks: Vec::new(),
         };
         let out = TranslationOut {
@@ -787,6 +799,8 @@ mod tests {
                 pages: Default::default(),
                 nl: "Wij zijn tegen.".into(),
                 en: Some(en.into()),
+                draft: None,
+                refined_by: Vec::new(),
                 checks: Vec::new(),
             }],
             terminology: Vec::new(),

@@ -10,6 +10,7 @@ mod local;
 mod pdf;
 mod real_server;
 mod report;
+mod review;
 mod run;
 mod segment;
 pub mod support;

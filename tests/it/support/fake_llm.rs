@@ -71,6 +71,13 @@ pub struct FakeConfig {
     /// Answer a plain-text translation request this is true of with its system prompt's last
     /// line: a small model repeating its instructions.
     pub echo_if: Option<fn(&Value) -> bool>,
+    /// A known error put into every translation: (Dutch word, wrong English, right English).
+    /// The Dutch word's place in the English gets the wrong English; the fake reviewer marks it
+    /// (a major mistranslation, with its spans), and the fake refiner puts the right one.
+    pub mistranslate: Option<(&'static str, &'static str, &'static str)>,
+    /// The fake reviewer also marks, in the first segment of each chunk, a minor fluency error
+    /// in words the English does not have (to be kept and shown as unverified).
+    pub review_invents: bool,
 }
 
 /// A request as the server saw it.
@@ -473,7 +480,7 @@ async fn respond(
     };
     match reply {
         Reply::Content(content) => json_response(200, completion(&model, &content, "stop")),
-        Reply::Normal => json_response(200, completion(&model, &answer(body), "stop")),
+        Reply::Normal => json_response(200, completion(&model, &answer(body, &config), "stop")),
         Reply::RateLimited(after) => {
             let extra = after
                 .map(|a| format!("retry-after: {a}\r\n"))
@@ -502,13 +509,13 @@ async fn respond(
             completion(&model, "I am sorry, I cannot produce JSON today.", "stop"),
         ),
         Reply::Truncated => {
-            let full = answer(body);
+            let full = answer(body, &config);
             let cut: String = full.chars().take(full.chars().count() / 2).collect();
             json_response(200, completion(&model, &cut, "length"))
         }
         Reply::Hang(d) => {
             tokio::time::sleep(d).await;
-            json_response(200, completion(&model, &answer(body), "stop"))
+            json_response(200, completion(&model, &answer(body, &config), "stop"))
         }
         Reply::Drop => None,
     }
@@ -547,11 +554,17 @@ pub fn requested_schema(body: &Value) -> Option<Value> {
 }
 
 /// The content a well-behaved model would give. Without a schema: a short sentence.
-pub fn answer(body: &Value) -> String {
+pub fn answer(body: &Value, config: &FakeConfig) -> String {
     let model = body["model"].as_str().unwrap_or("fake-model");
     let Some(schema) = requested_schema(body) else {
         if let Some(nl) = plain_source(body) {
-            return fake_english(model, &nl);
+            return mistranslated(&fake_english(model, &nl), config);
+        }
+        if let Some(draft) = refine_draft(body) {
+            return match config.mistranslate {
+                Some((_, wrong, right)) => draft.replace(wrong, right),
+                None => format!("{draft} (revised)"),
+            };
         }
         return format!("Hello from {model}.");
     };
@@ -565,13 +578,84 @@ pub fn answer(body: &Value) -> String {
                 .join("\n")
         })
         .unwrap_or_default();
+    if schema["title"] == "tolk.review" {
+        return review(&user, config).to_string();
+    }
     let ctx = Ctx {
         model,
         user: &user,
         paragraphs: source_paragraphs(&user),
         quotes: std::cell::Cell::new(0),
+        mistranslate: config.mistranslate,
     };
     instance(&schema, &ctx, "").to_string()
+}
+
+/// `english` with the configured known error put in.
+fn mistranslated(english: &str, config: &FakeConfig) -> String {
+    match config.mistranslate {
+        Some((nl, wrong, _)) => english.replace(nl, wrong),
+        None => english.to_string(),
+    }
+}
+
+/// The draft of a refine request (tolk's refine prompt), when this is one.
+pub fn refine_draft(body: &Value) -> Option<String> {
+    let messages = body["messages"].as_array()?;
+    let system = messages.first()?["content"].as_str()?;
+    if !system.contains("revising a draft translation") {
+        return None;
+    }
+    let user = messages.iter().find(|m| m["role"] == "user")?["content"].as_str()?;
+    let (_, rest) = user.split_once("<draft>\n")?;
+    let (draft, _) = rest.split_once("\n</draft>")?;
+    Some(draft.to_string())
+}
+
+/// The segments of a review request: (id, Dutch, English) from its `<segments>` block.
+pub fn review_segments(user: &str) -> Vec<(String, String, String)> {
+    let Some((_, rest)) = user.split_once("<segments>\n") else {
+        return Vec::new();
+    };
+    let block = rest.rsplit_once("</segments>").map_or(rest, |(b, _)| b);
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for line in block.lines() {
+        if let Some(id) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            out.push((id.to_string(), String::new(), String::new()));
+        } else if let (Some(nl), Some(last)) = (line.strip_prefix("NL: "), out.last_mut()) {
+            last.1 = nl.to_string();
+        } else if let (Some(en), Some(last)) = (line.strip_prefix("EN: "), out.last_mut()) {
+            last.2 = en.to_string();
+        }
+    }
+    out
+}
+
+/// What a reviewer finds: the configured known error wherever it is, with its exact spans; and
+/// with `review_invents`, a minor error in words that are not there.
+fn review(user: &str, config: &FakeConfig) -> Value {
+    let mut errors = Vec::new();
+    for (k, (id, nl, en)) in review_segments(user).iter().enumerate() {
+        if let Some((dutch, wrong, right)) = config.mistranslate
+            && nl.contains(dutch)
+            && en.contains(wrong)
+        {
+            errors.push(json!({
+                "segment": id, "category": "mistranslation", "severity": "major",
+                "span_en": wrong, "span_nl": dutch,
+                "explanation": format!("\"{dutch}\" means \"{right}\", not \"{wrong}\"."),
+                "suggestion": right,
+            }));
+        }
+        if config.review_invents && k == 0 {
+            errors.push(json!({
+                "segment": id, "category": "fluency", "severity": "minor",
+                "span_en": "a phrase this English never had", "span_nl": "",
+                "explanation": "Awkward.", "suggestion": "Better.",
+            }));
+        }
+    }
+    json!({ "errors": errors })
 }
 
 /// The Dutch of a plain-text translation request (tolk's segment mode): the first user message,
@@ -655,6 +739,7 @@ struct Ctx<'a> {
     user: &'a str,
     paragraphs: Vec<(String, String)>,
     quotes: std::cell::Cell<usize>,
+    mistranslate: Option<(&'static str, &'static str, &'static str)>,
 }
 
 /// The `[pN] text` paragraphs of the source in the prompt (tolk's prompt format).
@@ -787,7 +872,11 @@ fn instance(schema: &Value, ctx: &Ctx, name: &str) -> Value {
             let is_para =
                 name.starts_with('p') && name[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
             if is_para && let Some((_, text)) = ctx.paragraphs.iter().find(|(id, _)| id == name) {
-                return Value::String(format!("[{}] {}", ctx.model, text));
+                let english = format!("[{}] {}", ctx.model, text);
+                return Value::String(match ctx.mistranslate {
+                    Some((nl, wrong, _)) => english.replace(nl, wrong),
+                    None => english,
+                });
             }
             let first = ctx
                 .paragraphs
