@@ -9,6 +9,7 @@
 
 use crate::store::run::{Count, Manifest};
 use crate::tasks::Task;
+use crate::tasks::review::{ReviewOut, Score};
 use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::TranslationOut;
@@ -80,6 +81,9 @@ pub struct DocDiff {
     pub missing: Vec<String>,
     /// The output checks' findings in A and in B, as the runs recorded them.
     pub findings: [Count; 2],
+    /// The review's scores in A and in B, when either run reviewed the letter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<[Option<Score>; 2]>,
 }
 
 impl DocDiff {
@@ -93,6 +97,7 @@ impl DocDiff {
                 .all(|t| !t.changed && t.evidence_added.is_empty() && t.evidence_removed.is_empty())
             && self.segments.is_empty()
             && self.missing.is_empty()
+            && self.review.as_ref().is_none_or(|[a, b]| a == b)
     }
 
     /// "12.5% of segments changed, 2 stance topics changed" (parts that were compared only).
@@ -134,6 +139,9 @@ pub struct RunDiff {
     pub b: RunRef,
     pub identical: bool,
     pub documents: Vec<DocDiff>,
+    /// The review's score over all letters in A and in B, when either run reviewed any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<[Option<Score>; 2]>,
     /// The output checks' findings by check: check name -> [A, B] (None: a run was made before
     /// the checks existed).
     pub findings: Option<BTreeMap<String, [Count; 2]>>,
@@ -298,6 +306,11 @@ pub fn diff_doc(doc_id: &str, a_dir: &Path, b_dir: &Path, task: Option<Task>) ->
     {
         diff_translation(&mut d, &a, &b);
     }
+    if want(Task::Review) {
+        let a = load::<ReviewOut>(&a_dir.join(Task::Review.json_file())).map(|r| r.score);
+        let b = load::<ReviewOut>(&b_dir.join(Task::Review.json_file())).map(|r| r.score);
+        d.review = (a.is_some() || b.is_some()).then_some([a, b]);
+    }
     d.missing = missing;
     d
 }
@@ -350,12 +363,24 @@ pub fn diff_runs(
         }
         _ => None,
     };
+    let side = |k: usize| {
+        let scores: Vec<&Score> = documents
+            .iter()
+            .filter_map(|d| d.review.as_ref()?[k].as_ref())
+            .collect();
+        (!scores.is_empty()).then(|| Score::total(scores))
+    };
+    let review = match (side(0), side(1)) {
+        (None, None) => None,
+        (x, y) => Some([x, y]),
+    };
     RunDiff {
         a: RunRef::of(a),
         b: RunRef::of(b),
         identical,
         documents,
         findings,
+        review,
     }
 }
 

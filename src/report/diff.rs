@@ -59,7 +59,11 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
         return s;
     }
     let _ = writeln!(s, "A: {}\nB: {}\n", name(&d.a), name(&d.b));
-    let _ = writeln!(s, "{}\n", checks_line(d));
+    let _ = writeln!(s, "{}", checks_line(d));
+    if let Some(r) = review_line(d.review.as_ref()) {
+        let _ = writeln!(s, "{r}");
+    }
+    s.push('\n');
     for doc in &d.documents {
         if doc.is_empty() {
             let _ = writeln!(
@@ -71,6 +75,9 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
             continue;
         }
         let _ = writeln!(s, "== {}: {}; {}", doc.doc_id, doc.score(), doc_checks(doc));
+        if let Some(r) = review_line(doc.review.as_ref()) {
+            let _ = writeln!(s, "  {r}");
+        }
         for m in &doc.missing {
             let _ = writeln!(s, "  {m}");
         }
@@ -138,6 +145,31 @@ pub fn checks_line(d: &RunDiff) -> String {
     line
 }
 
+/// "review: A 91.5 (2 major, 1 minor) -> B 98.0 (1 minor)", when either run reviewed.
+pub fn review_line(review: Option<&[Option<crate::tasks::review::Score>; 2]>) -> Option<String> {
+    let [a, b] = review?;
+    let side = |s: &Option<crate::tasks::review::Score>| match s {
+        None => "not reviewed".to_string(),
+        Some(s) => {
+            let counts: Vec<String> = [
+                ("critical", s.critical),
+                ("major", s.major),
+                ("minor", s.minor),
+            ]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+            if counts.is_empty() {
+                format!("{} (no errors)", s.score)
+            } else {
+                format!("{} ({})", s.score, counts.join(", "))
+            }
+        }
+    };
+    Some(format!("review: A {} -> B {}", side(a), side(b)))
+}
+
 fn findings(s: String) -> String {
     if s == "-" { "no findings".into() } else { s }
 }
@@ -170,6 +202,9 @@ pub fn render_md(d: &RunDiff) -> String {
         return s;
     }
     let _ = writeln!(s, "{}.\n", checks_line(d));
+    if let Some(r) = review_line(d.review.as_ref()) {
+        let _ = writeln!(s, "{r}.\n");
+    }
     for doc in &d.documents {
         let _ = writeln!(s, "## {}\n", doc.doc_id);
         if doc.is_empty() {
@@ -177,6 +212,9 @@ pub fn render_md(d: &RunDiff) -> String {
             continue;
         }
         let _ = writeln!(s, "{}; {}.\n", doc.score(), doc_checks(doc));
+        if let Some(r) = review_line(doc.review.as_ref()) {
+            let _ = writeln!(s, "{r}.\n");
+        }
         if let Some(w) = &doc.summary {
             let _ = writeln!(s, "### Summary\n\n{}\n", words_md(w));
         }

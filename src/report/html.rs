@@ -12,6 +12,7 @@ use crate::ground::Match;
 use crate::store::run::{Manifest, run_dir};
 use crate::store::{StoreError, read_json, write_atomic};
 use crate::tasks::Task;
+use crate::tasks::review::{ReviewError, ReviewOut, Score};
 use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::TranslationOut;
@@ -185,10 +186,106 @@ struct Row {
     page: Option<String>,
     page_href: Option<String>,
     en: Option<String>,
+    /// The English in pieces, the review's verified error spans marked (when it was reviewed
+    /// and not refined since: refined English is shown plain, its draft marked).
+    en_parts: Option<Vec<Part>>,
+    /// The English before refine changed it, its error spans marked.
+    draft_parts: Option<Vec<Part>>,
+    refined_by: Vec<String>,
+    /// The review's errors about this segment, verified or not.
+    review: Vec<ErrorView>,
     /// The output checks' findings about this segment's English.
     checks: Vec<FlagView>,
     /// "major", "minor" or "" (none): the worst finding, for the row's class.
     flagged: &'static str,
+}
+
+/// A piece of a segment's English: plain, or a reviewer's error span with its severity and
+/// what the reviewer said (shown on hover).
+#[derive(Serialize)]
+struct Part {
+    text: String,
+    severity: Option<&'static str>,
+    title: String,
+}
+
+/// A review error under its segment's English.
+#[derive(Serialize)]
+struct ErrorView {
+    id: String,
+    severity: &'static str,
+    category: &'static str,
+    verified: bool,
+    span_en: String,
+    span_nl: String,
+    explanation: String,
+    suggestion: String,
+}
+
+fn error_view(e: &ReviewError) -> ErrorView {
+    ErrorView {
+        id: e.id.clone(),
+        severity: e.severity.name(),
+        category: e.category.name(),
+        verified: e.verified,
+        span_en: e.span_en.clone(),
+        span_nl: e.span_nl.clone(),
+        explanation: e.explanation.clone(),
+        suggestion: e.suggestion.clone(),
+    }
+}
+
+/// `en` cut at the verified error spans found in it (`en_range`), each span marked; where two
+/// spans overlap, the first (then the more severe) is marked and the other only listed.
+fn marked(en: &str, errors: &[&ReviewError]) -> Vec<Part> {
+    let mut spans: Vec<(&ReviewError, [usize; 2])> = errors
+        .iter()
+        .filter(|e| e.verified)
+        .filter_map(|e| Some((*e, e.en_range?)))
+        .filter(|(_, [a, b])| {
+            a < b && *b <= en.len() && en.is_char_boundary(*a) && en.is_char_boundary(*b)
+        })
+        .collect();
+    spans.sort_by(|x, y| x.1[0].cmp(&y.1[0]).then(y.0.severity.cmp(&x.0.severity)));
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for (e, [a, b]) in spans {
+        if a < at {
+            continue;
+        }
+        if a > at {
+            parts.push(Part {
+                text: en[at..a].to_string(),
+                severity: None,
+                title: String::new(),
+            });
+        }
+        let suggestion = if e.suggestion.is_empty() {
+            String::new()
+        } else {
+            format!(" Suggestion: {}", e.suggestion)
+        };
+        parts.push(Part {
+            text: en[a..b].to_string(),
+            severity: Some(e.severity.name()),
+            title: format!(
+                "{} · {} {}: {}{suggestion}",
+                e.id,
+                e.severity.name(),
+                e.category.name(),
+                e.explanation
+            ),
+        });
+        at = b;
+    }
+    if at < en.len() {
+        parts.push(Part {
+            text: en[at..].to_string(),
+            severity: None,
+            title: String::new(),
+        });
+    }
+    parts
 }
 
 /// A finding as a badge: severity, check, message.
@@ -228,10 +325,27 @@ fn worst(findings: &[crate::tasks::finding::Finding]) -> &'static str {
 }
 
 /// The rows of the bilingual table; `pdf` is the link to the PDF the letter was read from.
-fn rows(t: &TranslationOut, original: Option<&[String]>, pdf: Option<&str>) -> Vec<Row> {
+fn rows(
+    t: &TranslationOut,
+    original: Option<&[String]>,
+    pdf: Option<&str>,
+    review: Option<&ReviewOut>,
+) -> Vec<Row> {
     t.segments
         .iter()
         .map(|s| {
+            let errors: Vec<&ReviewError> = review
+                .iter()
+                .flat_map(|r| &r.errors)
+                .filter(|e| e.segment == s.id)
+                .collect();
+            // The review read the draft when refine changed the English, else the English.
+            let (en_parts, draft_parts) = match (&s.draft, &s.en) {
+                _ if review.is_none() => (None, None),
+                (Some(draft), _) => (None, Some(marked(draft, &errors))),
+                (None, Some(en)) => (Some(marked(en, &errors)), None),
+                (None, None) => (None, None),
+            };
             let owned: Vec<[u32; 2]> = s.spans.clone().unwrap_or_else(|| vec![s.lines]);
             let lines = match original {
                 Some(orig) => owned
@@ -264,6 +378,10 @@ fn rows(t: &TranslationOut, original: Option<&[String]>, pdf: Option<&str>) -> V
                     .map(|(href, p)| format!("{href}#page={p}")),
                 lines,
                 en: s.en.clone(),
+                en_parts,
+                draft_parts,
+                refined_by: s.refined_by.clone(),
+                review: errors.iter().map(|e| error_view(e)).collect(),
                 checks: s.checks.iter().map(flag_view).collect(),
                 flagged: worst(&s.checks),
             }
@@ -377,6 +495,8 @@ struct DocRow {
     /// The output checks' findings, by severity.
     major: u32,
     minor: u32,
+    /// The review's score, when the run reviewed the letter.
+    review: Option<Score>,
 }
 
 /// Each task's status as the pages show it: `ok`, `failed: <reason>`, `unreadable: <reason>`.
@@ -452,6 +572,7 @@ fn doc_row(
         unverified: input.unverified_quotes,
         major: crate::checks::sum(&input.findings).major,
         minor: crate::checks::sum(&input.findings).minor,
+        review: None,
         page,
     }
 }
@@ -496,6 +617,7 @@ fn doc_html(
     let translation: Option<TranslationOut> =
         read_json(&doc_dir.join(Task::Translate.json_file())).ok();
     let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
+    let review: Option<ReviewOut> = read_json(&doc_dir.join(Task::Review.json_file())).ok();
     let (original, source_note) = original_lines(input);
     // A PDF letter: its pages are linked (`file.pdf#page=2`).
     let pdf_href = input.source.as_ref().map(|_| {
@@ -522,7 +644,9 @@ fn doc_html(
             "source_note": source_note,
             "tasks": statuses(input),
             "warnings": &input.warnings,
-            "rows": translation.as_ref().map(|t| rows(t, original.as_deref(), pdf_href.as_deref())),
+            "rows": translation.as_ref().map(|t| rows(t, original.as_deref(), pdf_href.as_deref(), review.as_ref())),
+            "review": review.as_ref().map(|r| &r.score),
+            "refined": translation.as_ref().map_or(0, |t| t.segments.iter().filter(|s| s.draft.is_some()).count()),
             "summary": summary.as_ref().map(summary_view),
             "stance": stance.map(stance_view),
             "other_checks": other,
@@ -558,7 +682,12 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
     let mut rows_out = Vec::new();
     for input in &m.inputs {
         let stance = stances.get(&input.doc_id);
-        rows_out.push(doc_row(input, stance, &columns));
+        let mut row = doc_row(input, stance, &columns);
+        row.review =
+            read_json::<ReviewOut>(&dir.join(&input.doc_id).join(Task::Review.json_file()))
+                .ok()
+                .map(|r| r.score);
+        rows_out.push(row);
         if input.unreadable().is_some() {
             continue; // never read: nothing to show
         }
@@ -567,6 +696,8 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
         write_atomic(&path, html.as_bytes())?;
         pages.push(path);
     }
+    let scores: Vec<&Score> = rows_out.iter().filter_map(|d| d.review.as_ref()).collect();
+    let run_score = (!scores.is_empty()).then(|| Score::total(scores));
     let html = render(
         "index.html",
         &json!({
@@ -575,6 +706,7 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
             "documents": &rows_out,
             "findings": m.findings.as_ref().map(crate::checks::sum),
             "by_check": &m.findings,
+            "review": run_score,
         }),
     )?;
     let index = dest.join("index.html");
@@ -625,7 +757,7 @@ pub fn write_diff(
     });
     let html = render(
         "diff.html",
-        &json!({ "d": d, "run": run, "checks": crate::report::diff::checks_line(d), "eval": eval }),
+        &json!({ "d": d, "run": run, "checks": crate::report::diff::checks_line(d), "review": crate::report::diff::review_line(d.review.as_ref()), "eval": eval }),
     )?;
     write_atomic(dest, html.as_bytes())?;
     Ok(dest.to_path_buf())

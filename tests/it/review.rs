@@ -165,6 +165,32 @@ fn the_review_is_verified_refine_corrects_only_the_flagged_segments_and_a_rerun_
         assert_eq!(tasks[t]["status"], "ok", "{manifest:#}");
     }
 
+    // The report marks the reviewer's words in the draft by severity, the reason on hover, with
+    // the final English beside it; the unverified errors are shown as such.
+    let o = tolk(
+        &root(),
+        &["report", "--out", out.path().to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = dir.join("report");
+    let page = std::fs::read_to_string(report.join(format!("doc-{DOC}.html"))).unwrap();
+    let first = known[0];
+    assert!(
+        page.contains(&format!(
+            "<mark class=\"e-major\" title=\"{} · major mistranslation: ",
+            first["id"].as_str().unwrap()
+        )),
+        "the error span is marked"
+    );
+    assert!(page.contains("<details class=\"refined\"><summary>refined for"));
+    assert!(page.contains("unverified</span>") && page.contains("id=\"review-line\""));
+    let index = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        index.contains("<tr><th>Review</th><td>MQM-style score"),
+        "{index}"
+    );
+
     // A second run pays nothing and writes the same.
     fake.clear();
     let again = run(LETTER, out.path(), &fake, "refine", &[]);
@@ -177,11 +203,57 @@ fn the_review_is_verified_refine_corrects_only_the_flagged_segments_and_a_rerun_
         );
     }
 
+    // tolk status: every task up to date, nothing to call; with refine's prompt changed, only
+    // refine is stale, for as many calls as there are flagged segments.
+    let status = |env: &[(&str, &str)]| -> Value {
+        let o = tolk(
+            &root(),
+            &[
+                "status",
+                LETTER,
+                "--endpoint",
+                &fake.base_url,
+                "--model",
+                "fake-a",
+                "--tasks",
+                "refine",
+                "--translate-mode",
+                "chunk",
+                "--out",
+                out.path().to_str().unwrap(),
+                "--json",
+            ],
+            env,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let now = status(&[]);
+    let rows = now.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{now}");
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] == "up to date" && r["calls"] == 0),
+        "{now}"
+    );
+
     // A changed refine prompt re-calls refine only.
     let prompts = tempfile::tempdir().unwrap();
     let mut refine_prompt = std::fs::read_to_string(root().join("prompts/refine.toml")).unwrap();
     refine_prompt = refine_prompt.replace("Correct the errors", "Please correct the errors");
     std::fs::write(prompts.path().join("refine.toml"), refine_prompt).unwrap();
+    let changed = status(&[("TOLK_RUN_PROMPTS", prompts.path().to_str().unwrap())]);
+    let stale: Vec<&Value> = changed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "up to date")
+        .collect();
+    assert_eq!(stale.len(), 1, "{changed}");
+    assert_eq!(
+        (&stale[0]["task"], &stale[0]["calls"]),
+        (&"refine".into(), &flagged.len().into())
+    );
     fake.clear();
     run(
         LETTER,
