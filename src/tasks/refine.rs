@@ -204,3 +204,78 @@ pub fn count(translation: &TranslationOut, review: &ReviewOut) -> usize {
         .filter(|s| s.en.is_some() && review.to_correct(&s.id).next().is_some())
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Kind;
+
+    fn segment(id: &str, en: &str) -> SegmentOut {
+        SegmentOut {
+            id: id.into(),
+            kind: Kind::Body,
+            lines: [1, 1],
+            spans: None,
+            pages: Pages::default(),
+            nl: "De kinderen.".into(),
+            en: Some(en.into()),
+            draft: None,
+            refined_by: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    fn refined(id: &str, draft: &str, en: Option<&str>) -> RefinedSegment {
+        RefinedSegment {
+            id: id.into(),
+            lines: [1, 1],
+            pages: Pages::default(),
+            nl: "De kinderen.".into(),
+            draft: draft.into(),
+            en: en.map(Into::into),
+            errors: vec!["e1".into()],
+        }
+    }
+
+    #[test]
+    fn refined_english_replaces_the_draft_it_was_made_from_and_nothing_else() {
+        let mut t = TranslationOut {
+            doc_id: "d".into(),
+            source: Source {
+                path: "d.txt".into(),
+                sha256: String::new(),
+            },
+            model: "m".into(),
+            segments: vec![
+                segment("p1", "The adults."),
+                segment("p2", "The adults."),
+                segment("p3", "The adults."),
+                segment("p4", "The adults."),
+            ],
+            terminology: Vec::new(),
+        };
+        let r = RefineOut {
+            doc_id: "d".into(),
+            source: t.source.clone(),
+            model: "m".into(),
+            segments: vec![
+                refined("p1", "The adults.", Some("The children.")),
+                // Made from another draft (the translation changed since): not applied.
+                refined("p2", "The grown-ups.", Some("The children.")),
+                // The call failed: the draft stands.
+                refined("p3", "The adults.", None),
+                // Unchanged: no draft recorded.
+                refined("p4", "The adults.", Some("The adults.")),
+            ],
+        };
+        r.apply(&mut t);
+        let s = &t.segments;
+        assert_eq!(s[0].en.as_deref(), Some("The children."));
+        assert_eq!(s[0].draft.as_deref(), Some("The adults."));
+        assert_eq!(s[0].refined_by, vec!["e1".to_string()]);
+        for other in &s[1..] {
+            assert_eq!(other.en.as_deref(), Some("The adults."));
+            assert!(other.draft.is_none() && other.refined_by.is_empty());
+        }
+    }
+}

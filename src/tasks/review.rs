@@ -269,7 +269,16 @@ fn reviewable(s: &SegmentOut) -> bool {
     has_words(&s.nl) && s.en.as_deref().is_some_and(|e| !e.trim().is_empty())
 }
 
-/// The reply schema: errors about the chunk's segments only, each field required.
+/// Under a grammar (the embedded model), at most this many errors per chunk, with spans of at
+/// most [`SPAN_BOUND`] and notes of at most [`NOTE_BOUND`] characters: the 1.5B model, given
+/// room for four errors a segment and 400-character notes, wrote one "critical" error per
+/// segment with empty spans until the 2,048-token limit cut the answer off.
+pub const GRAMMAR_MAX_ERRORS: usize = 8;
+const SPAN_BOUND: usize = 120;
+const NOTE_BOUND: usize = 200;
+
+/// The reply schema: errors about the chunk's segments only, each field required; bounded
+/// under a grammar.
 pub fn schema(ids: &[String], bounded: bool) -> Value {
     let text = |n: usize| {
         if bounded {
@@ -284,23 +293,24 @@ pub fn schema(ids: &[String], bounded: bool) -> Value {
             "segment": {"enum": ids},
             "category": {"enum": Category::ALL.map(Category::name)},
             "severity": {"enum": Severity::ALL.map(Severity::name)},
-            "span_en": text(300),
-            "span_nl": text(300),
-            "explanation": text(400),
-            "suggestion": text(400),
+            "span_en": text(SPAN_BOUND),
+            "span_nl": text(SPAN_BOUND),
+            "explanation": text(NOTE_BOUND),
+            "suggestion": text(NOTE_BOUND),
         },
         "required": ["segment", "category", "severity", "span_en", "span_nl", "explanation", "suggestion"],
         "additionalProperties": false
     });
+    let most = if bounded {
+        (ids.len() * 2).min(GRAMMAR_MAX_ERRORS)
+    } else {
+        (ids.len() * 4).min(super::GRAMMAR_MAX_LENGTH)
+    };
     json!({
         "title": "tolk.review",
         "type": "object",
         "properties": {
-            "errors": {
-                "type": "array",
-                "items": error,
-                "maxItems": (ids.len() * 4).min(super::GRAMMAR_MAX_LENGTH),
-            }
+            "errors": {"type": "array", "items": error, "maxItems": most}
         },
         "required": ["errors"],
         "additionalProperties": false
