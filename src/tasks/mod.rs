@@ -732,6 +732,11 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_knows_every_task_by_name() {
+        assert_eq!(crate::config::TASK_NAMES, Task::ALL.map(Task::name));
+    }
+
+    #[test]
     fn ranges_merge() {
         assert_eq!(
             merge_ranges(vec![[5, 7], [1, 2], [3, 3], [9, 9]]),
