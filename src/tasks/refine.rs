@@ -9,7 +9,7 @@
 //! on the final English.
 
 use super::review::ReviewOut;
-use super::translate::{SegmentOut, TranslationOut, segment_max_tokens, segment_schema};
+use super::translate::{SegmentOut, TranslationOut, plain_spec};
 use super::{
     About, CallSpec, Input, Pages, Source, Task, TaskContext, TaskError, TaskKind, TaskOutput,
     TaskResult, call_all, inside_block,
@@ -101,11 +101,7 @@ pub fn calls<'t>(
     review: &ReviewOut,
 ) -> Result<Vec<RefineCall<'t>>, PromptError> {
     let mut out = Vec::new();
-    let flagged: Vec<&SegmentOut> = translation
-        .segments
-        .iter()
-        .filter(|s| s.en.is_some() && review.to_correct(&s.id).next().is_some())
-        .collect();
+    let flagged = flagged(translation, review);
     for (n, s) in flagged.iter().enumerate() {
         let errors: Vec<_> = review.to_correct(&s.id).collect();
         let vars = json!({
@@ -123,17 +119,8 @@ pub fn calls<'t>(
             })).collect::<Vec<_>>(),
         });
         let messages = ctx.prompts.render("refine", &vars)?;
-        let mut spec = ctx.spec(
-            Task::Refine,
-            doc,
-            format!("refine {} ({}/{})", s.id, n + 1, flagged.len()),
-            messages,
-            "refinement",
-            segment_schema(&s.nl),
-            (ctx.encoding.count(&s.nl) as u64 * 6 / 5).max(4),
-        );
-        spec.request.plain = true;
-        spec.request.max_tokens = Some(segment_max_tokens(&s.nl, ctx));
+        let what = format!("refine {} ({}/{})", s.id, n + 1, flagged.len());
+        let spec = plain_spec(ctx, Task::Refine, doc, what, messages, "refinement", &s.nl);
         out.push(RefineCall {
             segment: s,
             errors: errors.iter().map(|e| e.id.clone()).collect(),
@@ -196,13 +183,18 @@ async fn run(on: Input<'_>) -> TaskResult {
     }
 }
 
-/// How many refine calls `review` asks for on `translation`.
-pub fn count(translation: &TranslationOut, review: &ReviewOut) -> usize {
+/// The segments of `translation` with English that `review` found errors to correct in.
+fn flagged<'t>(translation: &'t TranslationOut, review: &ReviewOut) -> Vec<&'t SegmentOut> {
     translation
         .segments
         .iter()
         .filter(|s| s.en.is_some() && review.to_correct(&s.id).next().is_some())
-        .count()
+        .collect()
+}
+
+/// How many refine calls `review` asks for on `translation`.
+pub fn count(translation: &TranslationOut, review: &ReviewOut) -> usize {
+    flagged(translation, review).len()
 }
 
 #[cfg(test)]

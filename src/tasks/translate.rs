@@ -363,7 +363,7 @@ pub const ECHOES: &str = "Always translate these terms|For context \\(not to tra
 
 /// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
 /// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
-pub(crate) fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
+fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
     let own = (ctx.encoding.count(nl) * 2 + 48) as u32;
     ctx.max_tokens.map_or(own, |m| own.min(m))
 }
@@ -444,18 +444,40 @@ fn segment_spec(
         "text": s.text,
     });
     let messages = ctx.prompts.render("translate_segment", &vars)?;
-    let mut spec = ctx.spec(
+    Ok(plain_spec(
+        ctx,
         Task::Translate,
         doc,
         what,
         messages,
         "translation",
-        segment_schema(&s.text),
-        (ctx.encoding.count(&s.text) as u64 * 6 / 5).max(4),
+        &s.text,
+    ))
+}
+
+/// A call answered in plain text with the English of `nl` (segment mode, refine): validated by
+/// [`segment_schema`], its tokens bounded by [`segment_max_tokens`].
+pub(crate) fn plain_spec(
+    ctx: &TaskContext,
+    task: Task,
+    doc: &Document,
+    what: String,
+    messages: Vec<crate::llm::Message>,
+    schema_name: &str,
+    nl: &str,
+) -> CallSpec {
+    let mut spec = ctx.spec(
+        task,
+        doc,
+        what,
+        messages,
+        schema_name,
+        segment_schema(nl),
+        (ctx.encoding.count(nl) as u64 * 6 / 5).max(4),
     );
     spec.request.plain = true;
-    spec.request.max_tokens = Some(segment_max_tokens(&s.text, ctx));
-    Ok(spec)
+    spec.request.max_tokens = Some(segment_max_tokens(nl, ctx));
+    spec
 }
 
 /// The second-round call for a reply that still reads as Dutch: the first exchange, then
