@@ -105,6 +105,11 @@ pub struct TasksArgs {
     /// model, chunk for an endpoint) (default: translate.mode).
     #[arg(long, value_name = "MODE")]
     pub translate_mode: Option<crate::config::TranslateMode>,
+    /// How summary and stance ask: combined (one stance call answers every topic) or
+    /// per_question (the letter first, then one question per call: one per stance topic, for
+    /// small models) or auto (per_question for the embedded model) (default: analysis.mode).
+    #[arg(long, value_name = "MODE")]
+    pub analysis_mode: Option<crate::config::AnalysisMode>,
 }
 
 /// `--json`.
@@ -380,6 +385,9 @@ impl TasksArgs {
         }
         if let Some(m) = self.translate_mode {
             o.push(Override::new("translate", "mode", m.as_str()));
+        }
+        if let Some(m) = self.analysis_mode {
+            o.push(Override::new("analysis", "mode", m.as_str()));
         }
     }
 }

@@ -102,6 +102,51 @@ pub struct TranslateSection {
     pub mode: TranslateMode,
 }
 
+/// How summary and stance put their questions (`analysis.mode`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalysisMode {
+    /// One stance call per letter (or chunk) answering every topic in one object, and the
+    /// summary's instructions before the letter (capable endpoints).
+    Combined,
+    /// The letter first and one question after it, the same letter text for every question so a
+    /// model's KV cache reads it once; one call per stance topic (small models, which give every
+    /// topic of a combined answer the same stance and rationale).
+    #[value(name = "per_question")]
+    PerQuestion,
+    /// Per question for the embedded model, combined for an endpoint.
+    #[default]
+    Auto,
+}
+
+impl AnalysisMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnalysisMode::Combined => "combined",
+            AnalysisMode::PerQuestion => "per_question",
+            AnalysisMode::Auto => "auto",
+        }
+    }
+
+    /// The mode a run uses: `auto` resolved for the embedded model (`local`) or an endpoint.
+    pub fn resolve(self, local: bool) -> AnalysisMode {
+        match self {
+            AnalysisMode::Auto if local => AnalysisMode::PerQuestion,
+            AnalysisMode::Auto => AnalysisMode::Combined,
+            m => m,
+        }
+    }
+}
+
+/// `[analysis]`: summary and stance.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnalysisSection {
+    pub mode: AnalysisMode,
+}
+
 /// `[endpoint]`: an OpenAI-compatible server.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -301,6 +346,7 @@ pub struct Config {
     pub chunk: ChunkSection,
     pub run: RunSection,
     pub translate: TranslateSection,
+    pub analysis: AnalysisSection,
     pub local: LocalSection,
     pub eval: EvalSection,
 }
@@ -418,6 +464,7 @@ pub fn load(
                 "chunk_",
                 "run_",
                 "translate_",
+                "analysis_",
                 "local_",
                 "eval_",
             ]

@@ -24,6 +24,7 @@ pub const PROMPTS: &[&str] = &[
     "summary_map",
     "summary_reduce",
     "stance",
+    "ask",
     "review",
     "refine",
 ];
@@ -44,6 +45,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../prompts/summary_reduce.toml"),
     ),
     ("stance.toml", include_str!("../prompts/stance.toml")),
+    ("ask.toml", include_str!("../prompts/ask.toml")),
     ("review.toml", include_str!("../prompts/review.toml")),
     ("refine.toml", include_str!("../prompts/refine.toml")),
     ("glossary.toml", include_str!("../prompts/glossary.toml")),
@@ -86,6 +88,20 @@ pub struct Topic {
     pub id: String,
     pub label: String,
     pub description: String,
+    /// Dutch words (lower case, matched inside words) that a text on this topic uses. Asked per
+    /// question, a part of a letter that uses none of them is not asked about the topic (it is
+    /// not addressed there), and under a grammar the quote is one of the sentences that use
+    /// them. Empty: always asked, any sentence quoted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<String>,
+}
+
+impl Topic {
+    /// Whether `text` uses one of the topic's terms (always, when it has none).
+    pub fn mentioned_in(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        self.terms.is_empty() || self.terms.iter().any(|t| lower.contains(&t.to_lowercase()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,7 +2,7 @@
 //! inputs, the tasks, the chunk budget and the policy numbers (with their reasons).
 
 use crate::chunk::ChunkConfig;
-use crate::config::{Config, TranslateMode};
+use crate::config::{AnalysisMode, Config, TranslateMode};
 use crate::endpoint::Scope;
 use crate::prompt::PromptSet;
 use crate::tasks::{Task, TaskContext};
@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub translate_mode: TranslateMode,
     /// Why `auto` chose segment mode for an endpoint, for the terminal.
     pub translate_reason: Option<String>,
+    /// Combined or per question: `analysis.mode` with `auto` resolved for this endpoint.
+    pub analysis_mode: AnalysisMode,
 }
 
 /// `auto` translates an endpoint's letters in segment mode when its last chunk-mode run in this
@@ -163,6 +165,7 @@ impl RunOptions {
             grammar: scope.local,
             translate_mode,
             translate_reason,
+            analysis_mode: config.analysis.mode.resolve(scope.local),
         })
     }
 
@@ -177,6 +180,7 @@ impl RunOptions {
             whole_doc_tokens: self.whole_doc_tokens,
             grammar: self.grammar,
             segment_mode: self.translate_mode == TranslateMode::Segment,
+            per_question: self.analysis_mode == AnalysisMode::PerQuestion,
         }
     }
 

@@ -196,6 +196,52 @@ fn prompt_tokens(spec: &CallSpec, ctx: &TaskContext) -> u64 {
     (messages + schema) as u64
 }
 
+/// Prompt tokens of `specs` as the endpoint processes them. The embedded model (`ctx.grammar`)
+/// keeps what it decoded and reads only what follows the longest prefix it already holds, so
+/// there a call counts its tokens after the text it shares with an earlier call (the system
+/// prompt of every paragraph, the letter before each question); an endpoint counts them all.
+fn row_prompt_tokens(specs: &[CallSpec], ctx: &TaskContext) -> u64 {
+    let texts: Vec<String> = specs
+        .iter()
+        .map(|s| {
+            s.request
+                .messages
+                .iter()
+                .map(|m| m.content.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let mut total = 0;
+    for (i, spec) in specs.iter().enumerate() {
+        let full = prompt_tokens(spec, ctx);
+        let shared = if ctx.grammar {
+            texts[..i]
+                .iter()
+                .map(|t| common_prefix(t, &texts[i]))
+                .max()
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let shared = ctx.encoding.count(&texts[i][..shared]) as u64;
+        total += full.saturating_sub(shared);
+    }
+    total
+}
+
+/// The common beginning of two strings, in bytes, at a character boundary.
+fn common_prefix(a: &str, b: &str) -> usize {
+    let mut n = 0;
+    for ((i, x), y) in a.char_indices().zip(b.chars()) {
+        if x != y {
+            return i;
+        }
+        n = i + x.len_utf8();
+    }
+    n
+}
+
 /// What `tolk run` would do for `opts` in `scope`: documents, chunks, calls (and how many the
 /// cache already has), estimated tokens. Nothing is called.
 pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunError> {
@@ -215,12 +261,7 @@ pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunEr
                 chunks: p.chunks.len(),
                 calls: r.calls,
                 cached: r.cached,
-                prompt_tokens: r
-                    .to_make
-                    .iter()
-                    .map(|s| prompt_tokens(s, &ctx))
-                    .sum::<u64>()
-                    + waiting * later_in,
+                prompt_tokens: row_prompt_tokens(&r.to_make, &ctx) + waiting * later_in,
                 completion_tokens: r.to_make.iter().map(|s| s.expected_tokens).sum::<u64>()
                     + waiting * later_out,
             });
@@ -230,4 +271,18 @@ pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunEr
         rows,
         unreadable: inputs.unreadable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn the_common_prefix_ends_at_a_character_boundary() {
+        assert_eq!(common_prefix("brief één", "brief ééx"), "brief éé".len());
+        assert_eq!(common_prefix("vóór", "vóór de brief"), "vóór".len());
+        assert_eq!(common_prefix("a", "b"), 0);
+        // "é" and "è" share their first byte: the prefix stops before them.
+        assert_eq!(common_prefix("xé", "xè"), 1);
+    }
 }

@@ -258,6 +258,7 @@ pub fn run_folder(
             encoding: opts.chunk.encoding.name().to_string(),
             tasks: opts.tasks.iter().map(|t| t.name().to_string()).collect(),
             translate_mode: Some(opts.translate_mode.as_str().to_string()),
+            analysis_mode: Some(opts.analysis_mode.as_str().to_string()),
         },
         prompts: prompts.hashes.clone(),
         inputs: entries,

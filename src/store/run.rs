@@ -27,6 +27,10 @@ pub struct Params {
     /// How the translation was asked: "chunk" or "segment" (older runs: none, which was chunk).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub translate_mode: Option<String>,
+    /// How summary and stance were asked: "combined" or "per_question" (older runs: none, which
+    /// was combined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis_mode: Option<String>,
 }
 
 /// How one task of one document ended: `{"status": "ok"}`, `{"status": "failed", "reason":

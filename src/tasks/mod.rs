@@ -7,6 +7,7 @@
 //! chunk when a paragraph is longer than the budget. Segments of a document cover every original
 //! line that has text exactly once (a line belongs to the segment its text begins in).
 
+pub mod ask;
 pub mod finding;
 pub mod refine;
 pub mod review;
@@ -490,6 +491,9 @@ pub struct TaskContext {
     /// Translate one paragraph per call in plain text (`translate.mode = "segment"`), not one
     /// chunk per call as a JSON map of segment ids.
     pub segment_mode: bool,
+    /// Summary and stance put the letter first and one question after it
+    /// (`analysis.mode = "per_question"`, see [`ask`]); stance asks one topic per call.
+    pub per_question: bool,
 }
 
 impl TaskContext {

@@ -4,10 +4,15 @@
 //! glosses. A letter longer than [`TaskContext::whole_doc_tokens`] is judged per chunk and the
 //! parts are merged by fixed rules. Every quote is grounded against the source
 //! ([`crate::ground`]): exact, fuzzy with a score, or unverified (kept and flagged).
+//!
+//! Asked per question ([`super::ask`], the embedded model's default), each part of a letter gets
+//! one call for the overall stance and the names, and one call per topic that quotes first,
+//! reasons next and judges last; the answers are put together into the combined answer's shape
+//! and merged the same way.
 
 use super::{
     About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
-    TaskOutput, TaskResult, call_all, segments, segments_json, whole_document,
+    TaskOutput, TaskResult, ask, call_all, segments, segments_json, whole_document,
 };
 use crate::chunk::Chunk;
 use crate::ground::{self, Match};
@@ -100,6 +105,15 @@ const BOUND_NAME_CHARS: usize = 100;
 /// fit the embedded model's 8,192-token context.
 const BOUNDED_ANSWER_TOKENS: u32 = 3072;
 
+/// The token budget of one bounded question's answer: a topic's quote (up to about 80 tokens),
+/// gloss and rationale (about 40 each) and its keys come to about 200; the overall question's
+/// names (twice six of 100 characters) and two quotes to about 600.
+const BOUNDED_TOPIC_TOKENS: u32 = 512;
+const BOUNDED_OVERALL_TOKENS: u32 = 1024;
+/// Completion tokens expected of one question's answer.
+const EXPECTED_TOPIC_TOKENS: u64 = 100;
+const EXPECTED_OVERALL_TOKENS: u64 = 250;
+
 /// The stance task.
 pub struct Stance;
 
@@ -116,13 +130,27 @@ impl TaskKind for Stance {
     fn about(&self) -> &'static About {
         &About {
             file: "stance",
-            prompt_keys: &["stance@", "stance_topics", "glossary"],
+            prompt_keys: &["stance@", "ask@", "stance_topics", "glossary"],
         }
     }
 
-    /// One call for a letter that fits [`TaskContext::whole_doc_tokens`], else one per chunk.
-    fn call_count(&self, _doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize {
-        if whole_letter(chunks, ctx) {
+    /// One call for a letter that fits [`TaskContext::whole_doc_tokens`], else one per chunk;
+    /// per question, on every part one for the overall stance and one per topic it mentions.
+    fn call_count(&self, doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+        if ctx.per_question {
+            ask::parts(doc, chunks, ctx)
+                .iter()
+                .map(|segs| {
+                    let text = ask::text(segs);
+                    1 + ctx
+                        .prompts
+                        .topics
+                        .iter()
+                        .filter(|t| t.mentioned_in(&text))
+                        .count()
+                })
+                .sum()
+        } else if whole_letter(chunks, ctx) {
             1
         } else {
             chunks.len()
@@ -174,13 +202,7 @@ fn evidence_schema(choices: Option<&[String]>) -> Value {
 pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
     let bounded = choices.is_some();
     let ev = evidence_schema(choices);
-    let list = |items: Value, max: usize| {
-        if bounded {
-            json!({"type": "array", "items": items, "maxItems": max})
-        } else {
-            json!({"type": "array", "items": items})
-        }
-    };
+    let list = |items: Value, max: usize| list(bounded, items, max);
     // A stance with its confidence, rationale and evidence: the overall one and each topic's.
     let judgement = |stances: &[&str], quotes: usize| {
         json!({
@@ -222,6 +244,51 @@ pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
     })
 }
 
+/// A list, bounded when the answer is constrained.
+fn list(bounded: bool, items: Value, max: usize) -> Value {
+    if bounded {
+        json!({"type": "array", "items": items, "maxItems": max})
+    } else {
+        json!({"type": "array", "items": items})
+    }
+}
+
+/// The reply schema of the overall question (per question): the names, the date, the kind of
+/// document and the overall stance, in the combined answer's shape.
+pub fn overall_schema(choices: Option<&[String]>) -> Value {
+    let mut full = schema(&[], choices);
+    let props = full["properties"]
+        .as_object_mut()
+        .expect("the stance schema is an object");
+    props.remove("topics");
+    json!({
+        "title": "tolk.stance_overall",
+        "type": "object",
+        "properties": props.clone(),
+        "required": ["authors", "addressees", "date", "doc_type", "overall"],
+        "additionalProperties": false
+    })
+}
+
+/// The reply schema of one topic's question (per question): the quote first, then the reason,
+/// then the stance, so that a small model judges after it has quoted and reasoned (the order of
+/// the properties is the order it writes them under a grammar).
+pub fn topic_schema(choices: Option<&[String]>) -> Value {
+    let bounded = choices.is_some();
+    json!({
+        "title": "tolk.stance_topic",
+        "type": "object",
+        "properties": {
+            "evidence": list(bounded, evidence_schema(choices), BOUND_EVIDENCE),
+            "rationale_en": text(bounded, BOUND_TEXT_CHARS),
+            "stance": {"enum": TOPIC_STANCES},
+            "confidence": confidence(bounded)
+        },
+        "required": ["evidence", "rationale_en", "stance", "confidence"],
+        "additionalProperties": false
+    })
+}
+
 /// The sentences of some segments, for quote-constrained schemas.
 pub fn sentences(segs: &[Segment]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -246,12 +313,16 @@ pub fn sentences(segs: &[Segment]) -> Vec<String> {
     out
 }
 
-/// The calls: one for the whole letter, or one per chunk when it is too long.
+/// The calls: one for the whole letter, or one per chunk when it is too long; per question,
+/// the overall question and then every topic's on each part, in that order.
 pub fn calls(
     doc: &Document,
     chunks: &[Chunk],
     ctx: &TaskContext,
 ) -> Result<Vec<CallSpec>, PromptError> {
+    if ctx.per_question {
+        return question_plan(doc, chunks, ctx).map(|(specs, _)| specs);
+    }
     let parts: Vec<Vec<Segment>> = if whole_letter(chunks, ctx) {
         vec![whole_document(doc)]
     } else {
@@ -380,6 +451,118 @@ fn dedup_names(values: &[&Value], key: &str) -> Vec<String> {
     out
 }
 
+/// One per-question call: on which part, and about which topic (none: the overall question).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    pub part: usize,
+    pub topic: Option<String>,
+}
+
+/// The per-question calls and what each asks: on every part the overall question, then each
+/// topic the part mentions ([`Topic::mentioned_in`]); under a grammar a topic's quote is one of
+/// the part's sentences that use its terms (any of its sentences when none of them is long
+/// enough to quote).
+pub fn question_plan(
+    doc: &Document,
+    chunks: &[Chunk],
+    ctx: &TaskContext,
+) -> Result<(Vec<CallSpec>, Vec<Asked>), PromptError> {
+    let parts = ask::parts(doc, chunks, ctx);
+    let n = parts.len();
+    let (mut specs, mut asked) = (Vec::new(), Vec::new());
+    for (i, segs) in parts.iter().enumerate() {
+        let text = ask::text(segs);
+        let all = ctx.grammar.then(|| sentences(segs));
+        let what = |q: String| {
+            if n == 1 {
+                q
+            } else {
+                format!("part {}/{n} {q}", i + 1)
+            }
+        };
+        let mut call = |q: String, question: Value, name: &str, schema: Value, bound, expected| {
+            let messages = ask::messages(ctx, doc, segs, i, n, question)?;
+            let mut spec = ctx.spec(Task::Stance, doc, what(q), messages, name, schema, expected);
+            if ctx.grammar {
+                spec.request.max_tokens = Some(bound);
+            }
+            specs.push(spec);
+            Ok::<(), PromptError>(())
+        };
+        call(
+            "overall".into(),
+            json!({"kind": "overall"}),
+            "stance_overall",
+            overall_schema(all.as_deref()),
+            BOUNDED_OVERALL_TOKENS,
+            EXPECTED_OVERALL_TOKENS,
+        )?;
+        asked.push(Asked {
+            part: i,
+            topic: None,
+        });
+        for t in &ctx.prompts.topics {
+            if !t.mentioned_in(&text) {
+                continue;
+            }
+            let choices = all.as_ref().map(|all| {
+                let on: Vec<String> = all.iter().filter(|s| t.mentioned_in(s)).cloned().collect();
+                if on.is_empty() { all.clone() } else { on }
+            });
+            call(
+                format!("topic {}", t.id),
+                json!({"kind": "topic", "topic": t}),
+                "stance_topic",
+                topic_schema(choices.as_deref()),
+                BOUNDED_TOPIC_TOKENS,
+                EXPECTED_TOPIC_TOKENS,
+            )?;
+            asked.push(Asked {
+                part: i,
+                topic: Some(t.id.clone()),
+            });
+        }
+    }
+    Ok((specs, asked))
+}
+
+/// The answers of the per-question calls in the combined answer's shape, one value per part. A
+/// topic a part does not mention is `not_addressed` there, and says why.
+pub fn combine_questions(answers: Vec<Value>, asked: &[Asked], topics: &[Topic]) -> Vec<Value> {
+    let parts = asked.iter().map(|a| a.part + 1).max().unwrap_or(0);
+    let mut out: Vec<Value> = vec![json!({}); parts];
+    let mut by_part: Vec<serde_json::Map<String, Value>> = vec![serde_json::Map::new(); parts];
+    for (a, v) in asked.iter().zip(answers) {
+        match &a.topic {
+            None => out[a.part] = v,
+            Some(id) => {
+                by_part[a.part].insert(id.clone(), v);
+            }
+        }
+    }
+    for (v, mut answered) in out.iter_mut().zip(by_part) {
+        let mut all = serde_json::Map::new();
+        for t in topics {
+            let answer = answered.remove(&t.id).unwrap_or_else(|| {
+                json!({
+                    "stance": "not_addressed",
+                    "confidence": 1.0,
+                    "rationale_en": format!(
+                        "The text uses none of this topic's terms ({}).",
+                        t.terms.join(", ")
+                    ),
+                    "evidence": []
+                })
+            });
+            all.insert(t.id.clone(), answer);
+        }
+        if let Some(o) = v.as_object_mut() {
+            o.insert("topics".into(), Value::Object(all));
+        }
+    }
+    out
+}
+
 /// Merge the answers of one or more parts into the output, grounding every quote.
 pub fn assemble(
     doc: &Document,
@@ -495,15 +678,23 @@ pub async fn run(
     ctx: &TaskContext,
     caller: &dyn Caller,
 ) -> TaskResult {
-    let specs = match calls(doc, chunks, ctx) {
-        Ok(s) => s,
+    let planned = if ctx.per_question {
+        question_plan(doc, chunks, ctx).map(|(s, a)| (s, Some(a)))
+    } else {
+        calls(doc, chunks, ctx).map(|s| (s, None))
+    };
+    let (specs, asked) = match planned {
+        Ok(p) => p,
         Err(e) => return TaskResult::failed(e),
     };
     let mut answers = call_all(caller, &specs).await;
     if let Some(e) = answers.error() {
         return TaskResult::failed(e);
     }
-    let values: Vec<Value> = answers.values.into_iter().flatten().collect();
+    let mut values: Vec<Value> = answers.values.into_iter().flatten().collect();
+    if let Some(asked) = &asked {
+        values = combine_questions(values, asked, &ctx.prompts.topics);
+    }
     let (out, unverified) = assemble(
         doc,
         &values,
@@ -524,12 +715,85 @@ pub async fn run(
 mod tests {
     use super::*;
 
+    fn topic(id: &str, terms: &[&str]) -> Topic {
+        Topic {
+            id: id.into(),
+            label: id.into(),
+            description: id.into(),
+            terms: terms.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn answers_per_question_take_the_combined_shape_and_unasked_topics_are_not_addressed() {
+        let topics = [
+            topic("encryption", &["encryptie"]),
+            topic("age", &["leeftijd"]),
+        ];
+        assert!(topics[0].mentioned_in("End-to-end ENCRYPTIE"));
+        assert!(!topics[1].mentioned_in("End-to-end encryptie"));
+        let overall = |s: &str| json!({"overall": {"stance": s, "confidence": 0.5, "rationale_en": s, "evidence": []}});
+        let judged =
+            |s: &str| json!({"stance": s, "confidence": 0.8, "rationale_en": s, "evidence": []});
+        // Part 1 asks both topics, part 2 only the first.
+        let asked = [
+            Asked {
+                part: 0,
+                topic: None,
+            },
+            Asked {
+                part: 0,
+                topic: Some("encryption".into()),
+            },
+            Asked {
+                part: 0,
+                topic: Some("age".into()),
+            },
+            Asked {
+                part: 1,
+                topic: None,
+            },
+            Asked {
+                part: 1,
+                topic: Some("encryption".into()),
+            },
+        ];
+        let answers = vec![
+            overall("oppose"),
+            judged("oppose"),
+            judged("support"),
+            overall("oppose"),
+            judged("mixed"),
+        ];
+        let parts = combine_questions(answers, &asked, &topics);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0]["topics"]["age"]["stance"], "support");
+        assert_eq!(parts[1]["topics"]["encryption"]["stance"], "mixed");
+        assert_eq!(parts[1]["topics"]["age"]["stance"], "not_addressed");
+        assert_eq!(
+            parts[1]["topics"]["age"]["rationale_en"],
+            "The text uses none of this topic's terms (leeftijd)."
+        );
+        assert_eq!(parts[1]["overall"]["stance"], "oppose");
+        // Merged as parts always are: the part that addresses a topic decides.
+        let doc = crate::ingest::from_bytes(
+            "x",
+            std::path::Path::new("x.txt"),
+            b"Encryptie en leeftijd zijn genoemd in deze brief.\n",
+        )
+        .unwrap();
+        let (out, _) = assemble(&doc, &parts, &topics, "m");
+        assert_eq!(out.topics[1].stance, "support");
+        assert_eq!(out.topics[0].stance, "mixed");
+    }
+
     #[test]
     fn only_the_constrained_schema_bounds_text_and_lists() {
         let topics = vec![Topic {
             id: "encryption".into(),
             label: "Encryption".into(),
             description: "end-to-end encryption".into(),
+            terms: vec![],
         }];
         let open = schema(&topics, None).to_string();
         assert!(

@@ -2,10 +2,15 @@
 //! schema), then one document summary of at most 200 words with 3-7 key points citing paragraph
 //! ids, which tolk turns into line ranges. A letter that fits one chunk goes straight to the
 //! reduce step with its source. Cited ids that do not exist are dropped and counted.
+//!
+//! Asked per question ([`super::ask`], the embedded model's default), the notes are taken per
+//! part of the letter (as large as `whole_doc_tokens` allows) rather than per chunk, and a letter
+//! of one part is summarised straight from its source; both put the letter first, as the stance
+//! questions do, so the embedded model reads it once for all of them.
 
 use super::{
     About, CallSpec, Caller, Input, Notes, Source, Task, TaskContext, TaskKind, TaskOutput,
-    TaskResult, call_all, merge_ranges, segments, segments_json, whole_document,
+    TaskResult, ask, call_all, merge_ranges, segments, segments_json, whole_document,
 };
 use crate::chunk::Chunk;
 use crate::ingest::Document;
@@ -59,17 +64,15 @@ impl TaskKind for Summary {
     fn about(&self) -> &'static About {
         &About {
             file: "summary",
-            prompt_keys: &["summary_map@", "summary_reduce@", "glossary"],
+            prompt_keys: &["summary_map@", "summary_reduce@", "ask@", "glossary"],
         }
     }
 
-    /// Notes per chunk and the summary from them; one call for a letter of one chunk.
-    fn call_count(&self, _doc: &Document, chunks: &[Chunk], _ctx: &TaskContext) -> usize {
-        if chunks.len() > 1 {
-            chunks.len() + 1
-        } else {
-            1
-        }
+    /// Notes per chunk (per part, asked per question) and the summary from them; one call for a
+    /// letter of one chunk (part).
+    fn call_count(&self, _doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> usize {
+        let parts = pieces(chunks, ctx);
+        if parts > 1 { parts + 1 } else { 1 }
     }
 
     /// The summary from the notes of several chunks: the instructions and about 60 tokens of
@@ -84,6 +87,15 @@ impl TaskKind for Summary {
 
     fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
         Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+    }
+}
+
+/// What the notes are taken on: chunks, or parts when asked per question.
+fn pieces(chunks: &[Chunk], ctx: &TaskContext) -> usize {
+    if ctx.per_question {
+        ask::part_count(chunks, ctx)
+    } else {
+        chunks.len()
     }
 }
 
@@ -151,10 +163,33 @@ pub fn map_calls(
     chunks: &[Chunk],
     ctx: &TaskContext,
 ) -> Result<Vec<CallSpec>, PromptError> {
-    if chunks.len() <= 1 {
+    if pieces(chunks, ctx) <= 1 {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
+    if ctx.per_question {
+        let parts = ask::parts(doc, chunks, ctx);
+        let n = parts.len();
+        for (i, segs) in parts.iter().enumerate() {
+            let mut ids: Vec<String> = Vec::new();
+            for s in segs {
+                if !ids.contains(&s.paragraph) {
+                    ids.push(s.paragraph.clone());
+                }
+            }
+            let messages = ask::messages(ctx, doc, segs, i, n, json!({"kind": "notes"}))?;
+            out.push(ctx.spec(
+                Task::Summary,
+                doc,
+                format!("notes {}/{n}", i + 1),
+                messages,
+                "summary_notes",
+                map_schema(&ids),
+                NOTES_TOKENS,
+            ));
+        }
+        return Ok(out);
+    }
     for (i, c) in chunks.iter().enumerate() {
         let segs = segments(doc, chunks, i);
         let ids: Vec<String> = c.paragraphs.clone();
@@ -192,23 +227,41 @@ pub fn reduce_call(
             note_list.push(json!({"text_en": n["text_en"], "paragraphs": n["paragraphs"]}));
         }
     }
-    let segs = if chunks.len() <= 1 {
-        whole_document(doc)
-    } else {
+    let from_notes = pieces(chunks, ctx) > 1;
+    let ids: Vec<String> = doc.paragraphs.iter().map(|p| p.id.clone()).collect();
+    if ctx.per_question && !from_notes {
+        let question = json!({
+            "kind": "summary",
+            "max_words": MAX_WORDS,
+            "min_points": MIN_POINTS,
+            "max_points": MAX_POINTS,
+        });
+        let messages = ask::messages(ctx, doc, &whole_document(doc), 0, 1, question)?;
+        return Ok(ctx.spec(
+            Task::Summary,
+            doc,
+            "summary".into(),
+            messages,
+            "summary",
+            reduce_schema(&ids),
+            SINGLE_SUMMARY_TOKENS,
+        ));
+    }
+    let segs = if from_notes {
         Vec::new()
+    } else {
+        whole_document(doc)
     };
     let vars = json!({
         "doc": {"id": doc.id},
         "max_words": MAX_WORDS,
         "min_points": MIN_POINTS,
         "max_points": MAX_POINTS,
-        "glossary": ctx.prompts.glossary_for(if chunks.len() <= 1 { &doc.text } else { "" }),
+        "glossary": ctx.prompts.glossary_for(if from_notes { "" } else { &doc.text }),
         "notes": note_list,
         "segments": segments_json(&segs),
     });
     let messages = ctx.prompts.render("summary_reduce", &vars)?;
-    let ids: Vec<String> = doc.paragraphs.iter().map(|p| p.id.clone()).collect();
-    let from_notes = chunks.len() > 1;
     let mut spec = ctx.spec(
         Task::Summary,
         doc,

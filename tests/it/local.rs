@@ -12,6 +12,10 @@ use tolk::prompt::PromptSet;
 use tolk::tasks::{self, TaskContext};
 
 fn ctx(constrain: bool) -> TaskContext {
+    ctx_asking(constrain, false)
+}
+
+fn ctx_asking(constrain: bool, per_question: bool) -> TaskContext {
     TaskContext {
         prompts: PromptSet::load(Some(&root().join("prompts"))).unwrap(),
         encoding: tolk::chunk::TokenEncoding::O200kBase,
@@ -21,6 +25,7 @@ fn ctx(constrain: bool) -> TaskContext {
         whole_doc_tokens: 3700,
         grammar: constrain,
         segment_mode: false,
+        per_question,
     }
 }
 
@@ -110,14 +115,17 @@ fn every_request_schema_becomes_a_grammar() {
         // The longest paragraphs: their translation bounds reach llama.cpp's limit.
         "undated-europese-commissie-antwoord-eerste-kamer",
     ] {
-        every_request_schema_of_becomes_a_grammar(name);
+        // Summary and stance combined, and asked per question (the embedded model's default).
+        for per_question in [false, true] {
+            every_request_schema_of_becomes_a_grammar(name, per_question);
+        }
     }
 }
 
-fn every_request_schema_of_becomes_a_grammar(name: &str) {
+fn every_request_schema_of_becomes_a_grammar(name: &str, per_question: bool) {
     let doc = tolk::ingest::read(&root().join(format!("input/{name}.txt"))).unwrap();
     let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
-    let c = ctx(true);
+    let c = ctx_asking(true, per_question);
     let mut specs: Vec<tasks::CallSpec> = tasks::translate::calls(&doc, &chunks, &c)
         .unwrap()
         .into_iter()
@@ -158,6 +166,40 @@ fn every_request_schema_of_becomes_a_grammar(name: &str) {
             );
         }
     }
+}
+
+#[test]
+fn asked_per_question_a_long_letter_is_a_few_parts_with_bounded_answers() {
+    use tolk::tasks::TaskKind;
+    let name = "undated-europese-commissie-antwoord-eerste-kamer";
+    let doc = tolk::ingest::read(&root().join(format!("input/{name}.txt"))).unwrap();
+    let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
+    let c = ctx_asking(true, true);
+    let specs = tasks::stance::calls(&doc, &chunks, &c).unwrap();
+    assert_eq!(
+        specs.len(),
+        tasks::stance::Stance.call_count(&doc, &chunks, &c)
+    );
+    let title = |s: &tasks::CallSpec| s.request.schema.as_ref().unwrap().schema["title"].clone();
+    let parts = specs
+        .iter()
+        .filter(|s| title(s) == "tolk.stance_overall")
+        .count();
+    // Parts as large as the context allows: a few, not one per chunk.
+    assert!(parts > 1 && parts * 3 <= chunks.len(), "{parts} of {}", chunks.len());
+    // Each part: the overall question first, then the topics it mentions, each bounded.
+    assert_eq!(title(&specs[0]), "tolk.stance_overall");
+    for s in &specs {
+        if title(s) == "tolk.stance_overall" {
+            assert_eq!(s.request.max_tokens, Some(1024), "{}", s.what);
+        } else {
+            assert_eq!(title(s), "tolk.stance_topic", "{}", s.what);
+            assert_eq!(s.request.max_tokens, Some(512), "{}", s.what);
+        }
+    }
+    // The notes are taken on the same parts.
+    let notes = tasks::summary::map_calls(&doc, &chunks, &c).unwrap();
+    assert_eq!(notes.len(), parts);
 }
 
 #[test]
@@ -230,6 +272,9 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
         m["warning"],
         "embedded small model, for trying tolk out; use a capable endpoint for real work"
     );
+    // The embedded model's defaults: a paragraph per translation call, a question per call.
+    assert_eq!(m["params"]["translate_mode"], "segment");
+    assert_eq!(m["params"]["analysis_mode"], "per_question");
     let doc_dir = dir.join("2024-09-18-offlimits-advies-kabinetsstandpunt");
     for f in ["translation.md", "summary.md", "stance.md"] {
         assert!(

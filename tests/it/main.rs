@@ -8,6 +8,7 @@ mod eval;
 mod letters;
 mod local;
 mod pdf;
+mod questions;
 mod real_server;
 mod report;
 mod review;

@@ -731,7 +731,7 @@ fn tolk_runs_from_a_folder_of_letters_outside_the_project_with_its_built_in_prom
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m_here = read(&run_dir(&here, &o).join("manifest.json"));
     assert_eq!(m_away["prompts"], m_here["prompts"]);
-    assert_eq!(m_away["prompts"].as_object().unwrap().len(), 9);
+    assert_eq!(m_away["prompts"].as_object().unwrap().len(), 10);
 
     // The built-in prompts, written out, edited and used file by file.
     let o = tolk(home.path(), &["prompts", "export", "mine"], &[]);
