@@ -25,8 +25,7 @@ pub const PROMPT: &str = "ask";
 /// chunk larger than that alone is a part of its own). A paragraph split between two chunks of
 /// one part is whole again in it.
 pub fn parts(doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> Vec<Vec<Segment>> {
-    let total: usize = chunks.iter().map(|c| c.tokens).sum();
-    if total <= ctx.whole_doc_tokens || chunks.len() <= 1 {
+    if whole_letter(chunks, ctx) {
         return vec![whole_document(doc)];
     }
     groups(chunks, ctx.whole_doc_tokens)
@@ -40,12 +39,17 @@ pub fn parts(doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> Vec<Vec<Seg
 
 /// How many parts [`parts`] makes, without rendering them.
 pub fn part_count(chunks: &[Chunk], ctx: &TaskContext) -> usize {
-    let total: usize = chunks.iter().map(|c| c.tokens).sum();
-    if total <= ctx.whole_doc_tokens || chunks.len() <= 1 {
+    if whole_letter(chunks, ctx) {
         1
     } else {
         groups(chunks, ctx.whole_doc_tokens).len()
     }
+}
+
+/// Whether the letter is asked as a whole (it fits `ctx.whole_doc_tokens`, or is one chunk).
+pub fn whole_letter(chunks: &[Chunk], ctx: &TaskContext) -> bool {
+    let total: usize = chunks.iter().map(|c| c.tokens).sum();
+    total <= ctx.whole_doc_tokens || chunks.len() <= 1
 }
 
 /// Runs `[start, end)` of consecutive chunks, greedily, each at most `budget` tokens.

@@ -122,8 +122,7 @@ const EXPECTED_TOKENS: u64 = 1200;
 
 /// Whether the letter is judged as a whole (one call) rather than per chunk.
 fn whole_letter(chunks: &[Chunk], ctx: &TaskContext) -> bool {
-    let total: usize = chunks.iter().map(|c| c.tokens).sum();
-    total <= ctx.whole_doc_tokens || chunks.len() <= 1
+    ask::whole_letter(chunks, ctx)
 }
 
 impl TaskKind for Stance {
