@@ -736,7 +736,7 @@ fn tolk_runs_from_a_folder_of_letters_outside_the_project_with_its_built_in_prom
     // The built-in prompts, written out, edited and used file by file.
     let o = tolk(home.path(), &["prompts", "export", "mine"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(stdout(&o).lines().count(), 9, "{}", stdout(&o));
+    assert_eq!(stdout(&o).lines().count(), 10, "{}", stdout(&o));
     let reduce = home.path().join("mine/summary_reduce.toml");
     let text = std::fs::read_to_string(&reduce).unwrap();
     std::fs::write(
