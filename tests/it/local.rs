@@ -186,7 +186,11 @@ fn asked_per_question_a_long_letter_is_a_few_parts_with_bounded_answers() {
         .filter(|s| title(s) == "tolk.stance_overall")
         .count();
     // Parts as large as the context allows: a few, not one per chunk.
-    assert!(parts > 1 && parts * 3 <= chunks.len(), "{parts} of {}", chunks.len());
+    assert!(
+        parts > 1 && parts * 3 <= chunks.len(),
+        "{parts} of {}",
+        chunks.len()
+    );
     // Each part: the overall question first, then the topics it mentions, each bounded.
     assert_eq!(title(&specs[0]), "tolk.stance_overall");
     for s in &specs {
