@@ -13,8 +13,9 @@ bash scripts/llama-server-venv.sh >"$venv_py" 2>"$venv_log" &
 venv_pid=$!
 # One build for the binary and the tests. A separate `cargo build` first built the dependencies
 # without the dev-dependencies' features; `cargo test` then rebuilt bindgen and with it the
-# whole vendored llama.cpp (5 minutes on 2 cores).
-cargo test --locked --no-run
+# whole vendored llama.cpp (5 minutes on 2 cores). The benches are built too (not run), so a
+# change that breaks one is caught here.
+cargo test --locked --no-run --all-targets
 ./target/debug/tolk model fetch qwen2.5-coder-0.5b   # the model the tests run (tolk model list)
 if ! wait "$venv_pid"; then
   cat "$venv_log" >&2

@@ -64,6 +64,7 @@ fn main() {
         grammar: false,
         translate_mode: tolk::config::TranslateMode::Chunk,
         translate_reason: None,
+        analysis_mode: tolk::config::AnalysisMode::Combined,
     };
     let endpoint = |_: ()| {
         let provider = OpenAiProvider::new(OpenAiSettings {
