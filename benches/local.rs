@@ -5,6 +5,8 @@
 //! Then the provider itself with 1, 2 and 4 slots serving the same 12 paragraph translations
 //! at once (tolk's segment mode): wall time and aggregate tokens/s, what the run sees.
 //! Needs the model (tolk model fetch); prints figures. `BENCH_ONLY_BATCHED=1`: only those.
+//! `BENCH_LONG=1`: only generation with four long contexts, one KV cache for all slots against
+//! one per slot (some eight minutes for the default model).
 //! Targets on the 2-core reference machine: prompt >= 150 tok/s, generation >= 45 tok/s.
 //!
 //! `cargo bench --bench local`
@@ -16,6 +18,15 @@ use tolk::llm::local::{LocalProvider, LocalSettings};
 use tolk::llm::{ChatRequest, Message, Provider, SchemaSpec};
 
 fn main() {
+    if std::env::var_os("BENCH_LONG").is_some() {
+        let m = tolk::model_store::DEFAULT;
+        if m.is_present() {
+            long_contexts(m.name, &m.path(), 2);
+        } else {
+            println!("{}: not fetched; not measured", m.name);
+        }
+        return;
+    }
     let threads_batched: i32 = std::env::var("BENCH_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -66,6 +77,7 @@ fn main() {
             default_max_tokens: 256,
             flash_attention: std::env::var("BENCH_FA").as_deref() == Ok("1"),
             slots: 1,
+            unified_cache: false,
         })
         .unwrap(),
     );
@@ -315,6 +327,81 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
     );
 }
 
+/// Generation in four sequences that each hold a context of `L` tokens, as when the slots ask
+/// questions of a long letter: in one unified KV cache and in one cache per sequence, with the
+/// four contexts distinct (questions of different parts) or one context shared (questions of
+/// one part). llama.cpp attends over every cell in use up to the highest one in the cache a
+/// sequence lives in, so in a unified cache each token's attention spans all four contexts.
+fn long_contexts(name: &str, path: &std::path::Path, threads: i32) {
+    use llama_cpp_2::context::params::LlamaContextParams;
+    use llama_cpp_2::llama_backend::LlamaBackend;
+    use llama_cpp_2::llama_batch::LlamaBatch;
+    use llama_cpp_2::model::LlamaModel;
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use llama_cpp_2::token::LlamaToken;
+    use std::num::NonZeroU32;
+    const L: i32 = 4096;
+    const TG: i32 = 48;
+    const N: i32 = 4;
+    let mut backend = LlamaBackend::init().unwrap();
+    backend.void_logs();
+    let model = LlamaModel::load_from_file(&backend, path, &LlamaModelParams::default()).unwrap();
+    for (unified, distinct) in [(true, true), (false, true), (true, false), (false, false)] {
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(8192 * N as u32))
+            .with_n_batch(512)
+            .with_n_ubatch(512)
+            .with_n_seq_max(N as u32)
+            .with_kv_unified(unified)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let mut ctx = model.new_context(&backend, params).unwrap();
+        let mut batch = LlamaBatch::new(512, N);
+        let t0 = Instant::now();
+        for s in 0..if distinct { N } else { 1 } {
+            for start in (0..L).step_by(512) {
+                batch.clear();
+                for i in start..(start + 512).min(L) {
+                    let token = LlamaToken(1000 + (i * 7919 + s * 104_729) % 50_000);
+                    batch.add(token, i, &[s], i == L - 1).unwrap();
+                }
+                ctx.decode(&mut batch).unwrap();
+            }
+        }
+        if !distinct {
+            for s in 1..N {
+                ctx.copy_kv_cache_seq(0, s, None, None).unwrap();
+            }
+        }
+        let prompt_s = t0.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for step in 0..TG {
+            batch.clear();
+            for s in 0..N {
+                let token = LlamaToken(1000 + (step * 31 + s * 17) % 50_000);
+                batch.add(token, L + step, &[s], true).unwrap();
+            }
+            ctx.decode(&mut batch).unwrap();
+        }
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "{name}: {N} sequences of {L} tokens ({}), {}: generation {:.1} tok/s in all ({:.0} ms a step); contexts read in {prompt_s:.0} s",
+            if distinct {
+                "four contexts"
+            } else {
+                "one context shared"
+            },
+            if unified {
+                "one unified KV cache"
+            } else {
+                "one KV cache per sequence"
+            },
+            f64::from(N * TG) / secs,
+            secs * 1000.0 / f64::from(TG),
+        );
+    }
+}
+
 /// The provider with 1, 2 and 4 slots, given the same twelve paragraphs of the Offlimits letter
 /// to translate at once, as segment mode sends them: wall time, prompt tokens decoded and
 /// reused, aggregate generation.
@@ -351,6 +438,7 @@ fn slots(name: &str, path: &std::path::Path) {
             default_max_tokens: 256,
             flash_attention: false,
             slots: n,
+            unified_cache: std::env::var("BENCH_UNIFIED").as_deref() == Ok("1"),
         })
         .unwrap();
         let requests: Vec<ChatRequest> = paragraphs

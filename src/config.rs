@@ -322,6 +322,11 @@ pub struct LocalSection {
     /// Calls decoded together, each in its own sequence of one context of `n_ctx` tokens per
     /// slot. 4: where aggregate generation stops growing for the 1.5B model on 2 cores.
     pub slots: u32,
+    /// One KV cache for all slots (llama.cpp's unified cache) instead of one per slot. Off: in
+    /// a unified cache every token attends over all the slots' cells, so reading a long letter
+    /// while other parts are held costs more (the Commission's letter's summary and stance: 22
+    /// calls in 592 s with a cache per slot, 800 s unified).
+    pub unified_cache: bool,
 }
 
 impl Default for LocalSection {
@@ -334,6 +339,7 @@ impl Default for LocalSection {
             max_tokens: 2048,
             flash_attention: false,
             slots: 4,
+            unified_cache: false,
         }
     }
 }

@@ -309,6 +309,7 @@ async fn connect_local(
             default_max_tokens: settings.max_tokens,
             flash_attention: settings.flash_attention,
             slots: settings.slots,
+            unified_cache: settings.unified_cache,
         })
     });
     tokio::pin!(work);

@@ -2,7 +2,7 @@
 //! the same [`Provider`] trait as any endpoint.
 //!
 //! One worker thread owns the model and its context; calls are queued to it and decoded
-//! together in slots, one batch per step ([`engine`]), a shared prompt prefix held once. The
+//! together in slots, one batch per step ([`engine`]), a shared prompt prefix decoded once. The
 //! chat template comes from the GGUF. A request's JSON Schema becomes a grammar (llama.cpp's
 //! json_schema_to_grammar), so structured output always parses ([`sample`]).
 
@@ -37,6 +37,9 @@ pub struct LocalSettings {
     /// machine aggregate generation is 1.9x (1.5B) and 2.9x (0.5B) at 4 (`cargo bench --bench
     /// local`).
     pub slots: u32,
+    /// One KV cache for all slots (a shared prefix held once, but every token attends over
+    /// every slot's cells) instead of one per slot (a shared prefix copied).
+    pub unified_cache: bool,
 }
 
 /// Throughput counters (for the progress display and the benchmark).
@@ -213,8 +216,8 @@ fn load(settings: &LocalSettings) -> Result<(LlamaBackend, LlamaModel), LlmError
     Ok((backend, model))
 }
 
-/// The context the calls run in: `n_ctx` tokens for each of `slots` sequences, in one unified
-/// KV cache (so a shared prefix is held once, see [`engine`]).
+/// The context the calls run in: `n_ctx` tokens for each of `slots` sequences, in one KV cache
+/// per sequence or in one unified cache (see [`engine`]).
 fn context<'m>(
     backend: &LlamaBackend,
     model: &'m LlamaModel,
@@ -228,7 +231,7 @@ fn context<'m>(
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(n_ctx * slots))
         .with_n_seq_max(slots)
-        .with_kv_unified(true)
+        .with_kv_unified(settings.unified_cache)
         .with_n_batch(N_BATCH)
         .with_n_ubatch(N_BATCH)
         .with_n_threads(threads)
@@ -277,6 +280,7 @@ fn worker(
         n_ctx,
         slots,
         settings.default_max_tokens,
+        settings.unified_cache,
         &stats,
         &name,
     );

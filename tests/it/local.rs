@@ -400,21 +400,29 @@ fn plain(system: &str, dutch: &str, max_tokens: u32) -> tolk::llm::ChatRequest {
 
 #[test]
 fn the_slots_serve_several_calls_at_once_each_with_its_own_answer_grammar_and_bound() {
-    use std::sync::atomic::Ordering;
-    use tolk::llm::Provider;
-    use tolk::llm::local::{LocalProvider, LocalSettings};
     let Some(path) = model_or_skip("the slots test") else {
         return;
     };
     let _cores = heavy();
+    // A KV cache per slot (a shared prefix copied, the default) and one unified cache (shared).
+    for unified_cache in [false, true] {
+        slots_serve_calls(&path, unified_cache);
+    }
+}
+
+fn slots_serve_calls(path: &Path, unified_cache: bool) {
+    use std::sync::atomic::Ordering;
+    use tolk::llm::Provider;
+    use tolk::llm::local::{LocalProvider, LocalSettings};
     let provider = std::sync::Arc::new(
         LocalProvider::start(LocalSettings {
-            model_path: path,
+            model_path: path.to_path_buf(),
             n_ctx: 2048,
             threads: None,
             default_max_tokens: 64,
             flash_attention: false,
             slots: 3,
+            unified_cache,
         })
         .unwrap(),
     );
@@ -461,6 +469,7 @@ fn the_slots_serve_several_calls_at_once_each_with_its_own_answer_grammar_and_bo
         futures::future::join_all(futures).await
     });
     let text = |i: usize| replies[i].as_ref().unwrap().content.to_lowercase();
+    eprintln!("unified_cache = {unified_cache}");
     assert!(text(0).contains("1234"), "{:?}", replies[0]);
     assert!(text(1).contains("5678"), "{:?}", replies[1]);
     assert!(text(4).contains("9012"), "{:?}", replies[4]);
