@@ -30,8 +30,9 @@ pub struct LocalSettings {
     pub threads: Option<i32>,
     /// max_tokens when a request does not say.
     pub default_max_tokens: u32,
-    /// llama.cpp's flash attention. Off by default: on this kind of CPU it makes generation
-    /// after a long prompt about a fifth slower (`cargo bench --bench local`).
+    /// llama.cpp's flash attention. Off by default: on 2 cores it made one sequence generate
+    /// about a fifth slower after a long prompt (`cargo bench --bench local`), and the main job
+    /// with four slots 40 min 14 s against 37 min 58 s.
     pub flash_attention: bool,
     /// Calls decoded together in one batch (each a sequence of the context). On this 2-core
     /// machine aggregate generation is 1.9x (1.5B) and 2.9x (0.5B) at 4 (`cargo bench --bench
