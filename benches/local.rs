@@ -6,7 +6,8 @@
 //! at once (tolk's segment mode): wall time and aggregate tokens/s, what the run sees.
 //! Needs the model (tolk model fetch); prints figures. `BENCH_ONLY_BATCHED=1`: only those.
 //! `BENCH_LONG=1`: only generation with four long contexts, one KV cache for all slots against
-//! one per slot (some eight minutes for the default model).
+//! one per slot (some twelve minutes for the default model). `BENCH_UNIFIED=1`: the slots of
+//! the provider share one unified KV cache (default: one per slot, as tolk runs).
 //! Targets on the 2-core reference machine: prompt >= 150 tok/s, generation >= 45 tok/s.
 //!
 //! `cargo bench --bench local`
