@@ -325,8 +325,8 @@ pub struct LocalSection {
     pub slots: u32,
     /// One KV cache for all slots (llama.cpp's unified cache) instead of one per slot. Off: in
     /// a unified cache every token attends over all the slots' cells, so reading a long letter
-    /// while other parts are held costs more (the Commission's letter's summary and stance: 22
-    /// calls in 592 s with a cache per slot, 800 s unified).
+    /// while other parts are held costs more (the Commission's letter's summary and stance: 24
+    /// calls in 579 s with a cache per slot, 836 s unified).
     pub unified_cache: bool,
 }
 

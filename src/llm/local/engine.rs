@@ -14,7 +14,7 @@
 //! hundred MB of memcpy, against seconds or minutes of decoding. In a unified cache the copy
 //! shares the cells instead, but llama.cpp attends over every cell up to the highest one in use,
 //! so each token of one call pays for the tokens of all the others: reading a letter's third part
-//! while two are held took 166 s there, 105 s with a cache per slot.
+//! while two are held took 166 s there, 93 s with a cache per slot.
 //!
 //! Capacity: each slot holds at most `n_ctx` tokens (checked when a call comes in: prompt +
 //! max_tokens), and the context holds `n_ctx` per slot, so any set of active slots fits.
