@@ -281,7 +281,6 @@ fn worker(
         n_ctx,
         slots,
         settings.default_max_tokens,
-        settings.unified_cache,
         &stats,
         &name,
     );

@@ -85,9 +85,6 @@ pub(super) struct Engine<'m> {
     /// Tokens one call may use (prompt + max_tokens).
     pub n_ctx: u32,
     pub default_max_tokens: u32,
-    /// One KV cache for all slots: a prefix copy shares cells. Else each slot has a cache of
-    /// its own and a copy duplicates them.
-    pub unified: bool,
     pub stats: &'m LocalStats,
     pub name: &'m str,
     slots: Vec<Slot>,
@@ -107,7 +104,6 @@ impl<'m> Engine<'m> {
         n_ctx: u32,
         n_slots: u32,
         default_max_tokens: u32,
-        unified: bool,
         stats: &'m LocalStats,
         name: &'m str,
     ) -> Engine<'m> {
@@ -116,7 +112,6 @@ impl<'m> Engine<'m> {
             template,
             n_ctx,
             default_max_tokens,
-            unified,
             stats,
             name,
             slots: (0..n_slots.max(1) as i32)
@@ -404,16 +399,12 @@ impl<'m> Engine<'m> {
             .map_err(|e| kv(&e))?;
         self.slots[target].cached.clear();
         if shared > 0 {
-            if self.unified {
-                ctx.copy_kv_cache_seq(self.slots[source].seq, seq, None, Some(shared as u32))
-                    .map_err(|e| kv(&e))?;
-            } else {
-                // Across caches llama.cpp copies whole ones: take it all, drop the rest.
-                ctx.copy_kv_cache_seq(self.slots[source].seq, seq, None, None)
-                    .map_err(|e| kv(&e))?;
-                ctx.clear_kv_cache_seq(Some(seq as u32), Some(shared as u32), None)
-                    .map_err(|e| kv(&e))?;
-            }
+            // Between caches llama.cpp copies whole ones only: take it all, drop the rest (in
+            // a unified cache the same two calls share the cells of the prefix).
+            ctx.copy_kv_cache_seq(self.slots[source].seq, seq, None, None)
+                .map_err(|e| kv(&e))?;
+            ctx.clear_kv_cache_seq(Some(seq as u32), Some(shared as u32), None)
+                .map_err(|e| kv(&e))?;
             self.slots[target].cached = self.slots[source].cached[..shared].to_vec();
         }
         Ok(())
