@@ -292,22 +292,7 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
             ctx.copy_kv_cache_seq(0, s, None, None).unwrap();
         }
         let prompt_s = t0.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for step in 0..TG {
-            batch.clear();
-            for s in 0..npl {
-                batch
-                    .add(
-                        LlamaToken(1000 + (step * 31 + s * 17) % 50_000),
-                        PP + step,
-                        &[s],
-                        true,
-                    )
-                    .unwrap();
-            }
-            ctx.decode(&mut batch).unwrap();
-        }
-        let secs = t.elapsed().as_secs_f64();
+        let secs = timed_steps(&mut ctx, &mut batch, npl, PP, TG);
         let aggregate = f64::from(npl * TG) / secs;
         rows.push((npl, aggregate));
         println!(
@@ -326,6 +311,27 @@ fn batched(name: &str, path: &std::path::Path, threads: i32) {
         "{name}: aggregate generation against one sequence: {}",
         summary.join(", ")
     );
+}
+
+/// `steps` decodes of one batch holding a token for each of sequences `0..seqs`, from position
+/// `from` on, with no sampling (what batched-bench times): seconds.
+fn timed_steps(
+    ctx: &mut llama_cpp_2::context::LlamaContext<'_>,
+    batch: &mut llama_cpp_2::llama_batch::LlamaBatch,
+    seqs: i32,
+    from: i32,
+    steps: i32,
+) -> f64 {
+    let t = Instant::now();
+    for step in 0..steps {
+        batch.clear();
+        for s in 0..seqs {
+            let token = llama_cpp_2::token::LlamaToken(1000 + (step * 31 + s * 17) % 50_000);
+            batch.add(token, from + step, &[s], true).unwrap();
+        }
+        ctx.decode(batch).unwrap();
+    }
+    t.elapsed().as_secs_f64()
 }
 
 /// Generation in four sequences that each hold a context of `L` tokens, as when the slots ask
@@ -375,16 +381,7 @@ fn long_contexts(name: &str, path: &std::path::Path, threads: i32) {
             }
         }
         let prompt_s = t0.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for step in 0..TG {
-            batch.clear();
-            for s in 0..N {
-                let token = LlamaToken(1000 + (step * 31 + s * 17) % 50_000);
-                batch.add(token, L + step, &[s], true).unwrap();
-            }
-            ctx.decode(&mut batch).unwrap();
-        }
-        let secs = t.elapsed().as_secs_f64();
+        let secs = timed_steps(&mut ctx, &mut batch, N, L, TG);
         println!(
             "{name}: {N} sequences of {L} tokens ({}), {}: generation {:.1} tok/s in all ({:.0} ms a step); contexts read in {prompt_s:.0} s",
             if distinct {
