@@ -277,6 +277,10 @@ impl Endpoint {
     }
 }
 
+/// Calls the client lets through to the embedded model at once: all of a run's, in practice.
+#[cfg(feature = "local")]
+const LOCAL_QUEUE: usize = 1 << 16;
+
 #[cfg(feature = "local")]
 async fn connect_local(
     model: &LocalModel,
@@ -327,9 +331,12 @@ async fn connect_local(
         say(&line);
     }
     let options = llm::ClientOptions {
-        // Every slot busy and as many calls again queued, so a finished slot takes the next
-        // call at once, and the one sharing most of a cached prefix first.
-        concurrency: 2 * settings.slots.max(1) as usize,
+        // Every call goes to the engine's own queue, which gives a free slot the call that
+        // shares most of a cached prefix: with only a few calls queued there, the questions
+        // on a letter came minutes apart and its part was read again for them (a trace of the
+        // main job: six letters' parts, 22,734 prompt tokens, read twice). The calls' clocks
+        // and the progress display start when a slot takes the call.
+        concurrency: LOCAL_QUEUE,
         max_retries: 0,
         max_tokens_retry: None,
         ..options.clone()

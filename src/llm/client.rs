@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
-/// Called when an attempt leaves the queue and goes to the provider.
+/// Called when an attempt leaves the queue and the provider starts on it.
 pub type Sent<'a> = &'a (dyn Fn() + Send + Sync);
 
 /// Limits and retry policy.
@@ -136,11 +136,19 @@ impl Client {
             .acquire()
             .await
             .expect("semaphore never closed");
-        on_sent();
-        let now = self.stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let result = self.provider.chat(request).await;
-        self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let started = || {
+            on_sent();
+            let now = self.stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        };
+        let started_once = std::sync::Once::new();
+        let result = self
+            .provider
+            .chat_started(request, &|| started_once.call_once(&started))
+            .await;
+        if started_once.is_completed() {
+            self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         match &result {
             Ok(c) => {

@@ -81,6 +81,8 @@ impl LocalStats {
 struct Job {
     request: ChatRequest,
     reply: tokio::sync::oneshot::Sender<Result<Completion, LlmError>>,
+    /// Told when the call leaves the engine's queue for a slot.
+    admitted: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The embedded model as a provider.
@@ -177,18 +179,43 @@ impl Drop for LocalProvider {
 
 impl Provider for LocalProvider {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Completion, LlmError>> {
+        self.chat_started(request, &|| {})
+    }
+
+    /// The call goes to the engine's queue at once; `started` is called when a slot takes it.
+    fn chat_started<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        started: crate::llm::Sent<'a>,
+    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
         Box::pin(async move {
-            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (tx, mut rx) = tokio::sync::oneshot::channel();
+            let (admitted_tx, admitted_rx) = tokio::sync::oneshot::channel();
             self.queue
                 .as_ref()
                 .ok_or_else(|| LlmError::Local("the model thread has stopped".into()))?
                 .send(Job {
                     request: request.clone(),
                     reply: tx,
+                    admitted: Some(admitted_tx),
                 })
                 .map_err(|_| LlmError::Local("the model thread has stopped".into()))?;
-            rx.await
-                .map_err(|_| LlmError::Local("the model thread dropped the call".into()))?
+            let mut admitted = Some(admitted_rx);
+            loop {
+                tokio::select! {
+                    reply = &mut rx => {
+                        return reply.map_err(|_| {
+                            LlmError::Local("the model thread dropped the call".into())
+                        })?;
+                    }
+                    told = async { admitted.as_mut().expect("guarded").await }, if admitted.is_some() => {
+                        admitted = None;
+                        if told.is_ok() {
+                            started();
+                        }
+                    }
+                }
+            }
         })
     }
 

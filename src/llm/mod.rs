@@ -13,7 +13,7 @@ pub mod openai;
 pub mod probe;
 pub mod structured;
 
-pub use client::{Client, ClientOptions, Stats};
+pub use client::{Client, ClientOptions, Sent, Stats};
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -120,6 +120,19 @@ pub struct ProviderInfo {
 pub trait Provider: Send + Sync {
     fn chat<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<Completion, LlmError>>;
     fn info(&self) -> ProviderInfo;
+
+    /// [`Provider::chat`], calling `started` once the provider starts on the call. A provider
+    /// with a queue of its own (the embedded model takes every call and gives its slots the
+    /// ones that share a cached prefix first) calls it when the call leaves that queue; the
+    /// others at once.
+    fn chat_started<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+        started: Sent<'a>,
+    ) -> BoxFuture<'a, Result<Completion, LlmError>> {
+        started();
+        self.chat(request)
+    }
 }
 
 /// Everything that can go wrong with a call, with what is needed to understand it: the HTTP

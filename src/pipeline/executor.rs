@@ -135,9 +135,9 @@ impl Executor {
             .map_err(CallError::NotConnected)
     }
 
-    /// The live call, saying every minute that it is still waiting. Its clock starts when it
-    /// leaves the client's queue, not while it waits behind others (the local model takes one
-    /// call at a time).
+    /// The live call, saying every minute that it is still waiting. Its clock starts when the
+    /// provider starts on it, not while it waits behind others (in the client's queue, or in the
+    /// embedded model's until a slot takes it).
     async fn call_live(
         &self,
         client: &Client,

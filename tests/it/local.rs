@@ -494,3 +494,88 @@ fn slots_serve_calls(path: &Path, unified_cache: bool) {
     let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
     assert!(reused >= 4 * 20, "{reused} prompt tokens reused");
 }
+
+/// The engine takes every queued call and gives a free slot the one that reuses a letter
+/// already read: questions on a part that came far apart, with other calls queued between them,
+/// find it in a cache and are taken before those others (and the slot that holds it is not the
+/// one given up for them).
+#[test]
+fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
+    let Some(path) = model_or_skip("the shared-prefix order test") else {
+        return;
+    };
+    let _cores = heavy();
+    use std::sync::Mutex;
+    use std::sync::atomic::Ordering;
+    use tolk::llm::Provider;
+    use tolk::llm::local::{LocalProvider, LocalSettings};
+    let provider = LocalProvider::start(LocalSettings {
+        model_path: path.to_path_buf(),
+        n_ctx: 2048,
+        threads: None,
+        default_max_tokens: 8,
+        flash_attention: false,
+        slots: 2,
+        unified_cache: false,
+    })
+    .unwrap();
+    let letter: String = (1..=30)
+        .map(|i| {
+            format!(
+                "Artikel {i}: de regering stelt voor berichten van burgers te scannen, wat wij \
+                 afwijzen.\n"
+            )
+        })
+        .collect();
+    let question = |q: &str| {
+        plain(
+            &format!("Answer the question about this letter in English.\n<source>\n{letter}</source>"),
+            q,
+            8,
+        )
+    };
+    let mut calls = vec![question("Who wrote the letter?")];
+    for i in 0..6 {
+        calls.push(plain(
+            &format!("Repeat the code word {i} times."),
+            &format!("CODE-{i}{i}{i}"),
+            8,
+        ));
+    }
+    calls.push(question("What does the letter propose?"));
+    calls.push(question("Is the author for or against?"));
+    let order: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let replies = rt.block_on(async {
+        let started: Vec<Box<dyn Fn() + Send + Sync + '_>> = (0..calls.len())
+            .map(|i| {
+                let order = &order;
+                Box::new(move || order.lock().unwrap().push(i)) as Box<dyn Fn() + Send + Sync>
+            })
+            .collect();
+        let futures: Vec<_> = calls
+            .iter()
+            .zip(&started)
+            .map(|(c, s)| provider.chat_started(c, s.as_ref()))
+            .collect();
+        futures::future::join_all(futures).await
+    });
+    for r in &replies {
+        assert!(r.as_ref().unwrap().usage.unwrap().completion_tokens > 0, "{r:?}");
+    }
+    let order = order.into_inner().unwrap();
+    assert_eq!(order.len(), calls.len(), "every call was started once: {order:?}");
+    let at = |i: usize| order.iter().position(|&x| x == i).unwrap();
+    // The two late questions were taken before the last calls queued ahead of them.
+    assert!(at(7) < at(6) && at(8) < at(6), "admitted in the order {order:?}");
+    let letter_tokens = replies[0].as_ref().unwrap().usage.unwrap().prompt_tokens - 20;
+    let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
+    assert!(
+        reused >= 2 * letter_tokens,
+        "{reused} prompt tokens reused, the letter is about {letter_tokens}"
+    );
+}

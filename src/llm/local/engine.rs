@@ -36,8 +36,19 @@ use std::time::Instant;
 pub(super) const N_BATCH: u32 = 512;
 
 /// A queued call passed over this many times (for calls sharing more of a cached prefix) is
-/// taken next regardless.
+/// taken next, unless a queued call reuses a letter already read ([`SHARE_FIRST`]).
 const MAX_PASSED_OVER: u32 = 8;
+
+/// A queued call that finds at least this many of its prompt tokens in a slot's cache (a
+/// letter's part, read for another question on it) is taken before any other, so the part is
+/// read once for all its questions: the shared system prompts of the translation calls are
+/// shorter than this.
+const SHARE_FIRST: usize = 512;
+
+/// How many tokens two sequences share at their start.
+fn common(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
 
 /// A call waiting for a slot, its prompt already tokenized.
 struct Pending {
@@ -240,6 +251,27 @@ impl<'m> Engine<'m> {
         best
     }
 
+    /// How much the queued calls need slot `i`'s cache: the most prompt tokens one of them
+    /// would have to decode again if it were emptied (what no other slot holds of its prefix).
+    /// A letter's part read for one question stays for the questions queued behind it.
+    fn needed(&self, i: usize) -> usize {
+        self.pending
+            .iter()
+            .map(|p| {
+                let here = common(&self.slots[i].cached, &p.tokens);
+                // Only a busy slot's copy counts: two free slots that hold the same part would
+                // each look spare, and both be given up.
+                let elsewhere = (0..self.slots.len())
+                    .filter(|&j| j != i && self.slots[j].active.is_some())
+                    .map(|j| common(&self.slots[j].cached, &p.tokens))
+                    .max()
+                    .unwrap_or(0);
+                here.saturating_sub(elsewhere)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The longest prefix of `tokens` that a slot reading its prompt will hold once it has
     /// decoded it.
     fn coming_prefix(&self, tokens: &[LlamaToken]) -> usize {
@@ -259,8 +291,11 @@ impl<'m> Engine<'m> {
             .unwrap_or(0)
     }
 
-    /// Give free slots the queued calls, those sharing the longest cached prefix first (a call
-    /// passed over too often goes first), and set up each slot's KV cache.
+    /// Give free slots the queued calls, and set up each slot's KV cache. First a call that
+    /// reuses a letter's part already read ([`SHARE_FIRST`]), the longest such prefix first;
+    /// then a call passed over too often; then the one sharing the longest cached prefix, the
+    /// earliest of equals. Every queued call is here (the client sends them all), so the
+    /// questions on a part are asked while it is in a cache, however far apart they came.
     fn admit(&mut self, ctx: &mut LlamaContext<'_>) {
         while !self.pending.is_empty() {
             let free: Vec<usize> = (0..self.slots.len())
@@ -271,43 +306,65 @@ impl<'m> Engine<'m> {
             }
             // Calls waiting for a prefix that a slot is still decoding are not taken yet:
             // once it is in the cache they get it for free.
-            let ready: Vec<usize> = (0..self.pending.len())
-                .filter(|&i| {
+            // (call, prefix cached in any slot, in a free one)
+            let ready: Vec<(usize, usize, usize)> = (0..self.pending.len())
+                .filter_map(|i| {
                     let p = &self.pending[i];
-                    p.passed_over >= MAX_PASSED_OVER
-                        || self.coming_prefix(&p.tokens) <= self.best_prefix(&p.tokens).1 + 16
+                    let have = self.best_prefix(&p.tokens).1;
+                    let in_free = free
+                        .iter()
+                        .map(|&f| common(&self.slots[f].cached, &p.tokens))
+                        .max()
+                        .unwrap_or(0);
+                    (self.coming_prefix(&p.tokens) <= have + 16).then_some((i, have, in_free))
                 })
                 .collect();
-            if ready.is_empty() {
+            let Some(&first) = ready.first() else {
                 return;
+            };
+            // A call whose part a free slot holds goes there without a copy and without
+            // emptying a cache another call needs.
+            let rank = |&(i, have, in_free): &(usize, usize, usize)| {
+                if in_free >= SHARE_FIRST {
+                    (3, in_free)
+                } else if have >= SHARE_FIRST {
+                    (2, have)
+                } else if self.pending[i].passed_over >= MAX_PASSED_OVER {
+                    (1, 0)
+                } else {
+                    (0, have)
+                }
+            };
+            // The best rank, the earliest call of it.
+            let mut best = first;
+            for r in &ready[1..] {
+                if rank(r) > rank(&best) {
+                    best = *r;
+                }
             }
-            let choice = ready
-                .iter()
-                .copied()
-                .find(|&i| self.pending[i].passed_over >= MAX_PASSED_OVER)
-                .unwrap_or_else(|| {
-                    let mut best = (ready[0], 0);
-                    for &i in &ready {
-                        let n = self.best_prefix(&self.pending[i].tokens).1;
-                        if n > best.1 {
-                            best = (i, n);
-                        }
-                    }
-                    best.0
-                });
+            let choice = best.0;
             for p in self.pending.iter_mut().take(choice) {
                 p.passed_over += 1;
             }
             let p = self.pending.remove(choice).expect("a queued call");
-            let (source, shared) = self.best_prefix(&p.tokens);
+            let (mut source, shared) = self.best_prefix(&p.tokens);
+            // A free slot that holds as much of the prompt as any is the source and the slot.
+            if let Some(&f) = free.iter().find(|&&f| {
+                common(&self.slots[f].cached, &p.tokens).min(p.tokens.len().saturating_sub(1))
+                    >= shared
+            }) && shared > 0
+            {
+                source = f;
+            }
             // The slot: the source itself when it is free (its own tokens are the prefix),
-            // else the free slot with the fewest tokens to give up.
+            // else the free slot whose cache the queued calls need least, then the one with
+            // the fewest tokens to give up.
             let target = if shared > 0 && self.slots[source].active.is_none() {
                 source
             } else {
                 *free
                     .iter()
-                    .min_by_key(|&&i| self.slots[i].cached.len())
+                    .min_by_key(|&&i| (self.needed(i), self.slots[i].cached.len()))
                     .expect("a free slot")
             };
             if let Err(e) = self.start(ctx, target, source, shared, p) {
@@ -324,7 +381,7 @@ impl<'m> Engine<'m> {
         target: usize,
         source: usize,
         shared: usize,
-        p: Pending,
+        mut p: Pending,
     ) -> Result<(), LlmError> {
         let grammar = match self.grammar(&p.job.request) {
             Ok(g) => g,
@@ -343,6 +400,9 @@ impl<'m> Engine<'m> {
         self.stats
             .reused_tokens
             .fetch_add(shared as u64, Ordering::Relaxed);
+        if let Some(told) = p.job.admitted.take() {
+            let _ = told.send(());
+        }
         let request = &p.job.request;
         self.slots[target].active = Some(Active {
             temperature: request.temperature.unwrap_or(0.0) as f32,
