@@ -529,7 +529,9 @@ fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
         .collect();
     let question = |q: &str| {
         plain(
-            &format!("Answer the question about this letter in English.\n<source>\n{letter}</source>"),
+            &format!(
+                "Answer the question about this letter in English.\n<source>\n{letter}</source>"
+            ),
             q,
             8,
         )
@@ -565,13 +567,23 @@ fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
         futures::future::join_all(futures).await
     });
     for r in &replies {
-        assert!(r.as_ref().unwrap().usage.unwrap().completion_tokens > 0, "{r:?}");
+        assert!(
+            r.as_ref().unwrap().usage.unwrap().completion_tokens > 0,
+            "{r:?}"
+        );
     }
     let order = order.into_inner().unwrap();
-    assert_eq!(order.len(), calls.len(), "every call was started once: {order:?}");
+    assert_eq!(
+        order.len(),
+        calls.len(),
+        "every call was started once: {order:?}"
+    );
     let at = |i: usize| order.iter().position(|&x| x == i).unwrap();
     // The two late questions were taken before the last calls queued ahead of them.
-    assert!(at(7) < at(6) && at(8) < at(6), "admitted in the order {order:?}");
+    assert!(
+        at(7) < at(6) && at(8) < at(6),
+        "admitted in the order {order:?}"
+    );
     let letter_tokens = replies[0].as_ref().unwrap().usage.unwrap().prompt_tokens - 20;
     let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
     assert!(
