@@ -237,13 +237,7 @@ impl<'m> Engine<'m> {
     fn best_prefix(&self, tokens: &[LlamaToken]) -> (usize, usize) {
         let mut best = (0, 0);
         for (i, slot) in self.slots.iter().enumerate() {
-            let n = slot
-                .cached
-                .iter()
-                .zip(tokens)
-                .take_while(|(a, b)| a == b)
-                .count()
-                .min(tokens.len().saturating_sub(1));
+            let n = common(&slot.cached, tokens).min(tokens.len().saturating_sub(1));
             if n > best.1 {
                 best = (i, n);
             }
@@ -279,22 +273,15 @@ impl<'m> Engine<'m> {
             .iter()
             .filter_map(|s| s.active.as_ref())
             .filter(|a| a.decoded < a.prompt.len())
-            .map(|a| {
-                a.prompt
-                    .iter()
-                    .zip(tokens)
-                    .take_while(|(x, y)| x == y)
-                    .count()
-                    .min(tokens.len().saturating_sub(1))
-            })
+            .map(|a| common(&a.prompt, tokens).min(tokens.len().saturating_sub(1)))
             .max()
             .unwrap_or(0)
     }
 
-    /// Give free slots the queued calls, and set up each slot's KV cache. First a call that
-    /// reuses a letter's part already read ([`SHARE_FIRST`]), the longest such prefix first;
-    /// then a call passed over too often; then the one sharing the longest cached prefix, the
-    /// earliest of equals. Every queued call is here (the client sends them all), so the
+    /// Give free slots the queued calls, and set up each slot's KV cache. First a call whose
+    /// letter part ([`SHARE_FIRST`]) a free slot holds, then one whose part a busy slot holds
+    /// (the longest such prefix first); then a call passed over too often; then the one sharing
+    /// the longest cached prefix, the earliest of equals. Every queued call is here (the client sends them all), so the
     /// questions on a part are asked while it is in a cache, however far apart they came.
     fn admit(&mut self, ctx: &mut LlamaContext<'_>) {
         while !self.pending.is_empty() {
