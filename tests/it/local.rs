@@ -505,20 +505,8 @@ fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
         return;
     };
     let _cores = heavy();
-    use std::sync::Mutex;
     use std::sync::atomic::Ordering;
-    use tolk::llm::Provider;
-    use tolk::llm::local::{LocalProvider, LocalSettings};
-    let provider = LocalProvider::start(LocalSettings {
-        model_path: path.to_path_buf(),
-        n_ctx: 2048,
-        threads: None,
-        default_max_tokens: 8,
-        flash_attention: false,
-        slots: 2,
-        unified_cache: false,
-    })
-    .unwrap();
+    let provider = slots_provider(&path, 2);
     let letter: String = (1..=30)
         .map(|i| {
             format!(
@@ -546,6 +534,52 @@ fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
     }
     calls.push(question("What does the letter propose?"));
     calls.push(question("Is the author for or against?"));
+    let (replies, order) = in_start_order(&provider, &calls);
+    for r in &replies {
+        assert!(
+            r.as_ref().unwrap().usage.unwrap().completion_tokens > 0,
+            "{r:?}"
+        );
+    }
+    let at = |i: usize| order.iter().position(|&x| x == i).unwrap();
+    // The two late questions were taken before the last calls queued ahead of them.
+    assert!(
+        at(7) < at(6) && at(8) < at(6),
+        "admitted in the order {order:?}"
+    );
+    let letter_tokens = replies[0].as_ref().unwrap().usage.unwrap().prompt_tokens - 20;
+    let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
+    assert!(
+        reused >= 2 * letter_tokens,
+        "{reused} prompt tokens reused, the letter is about {letter_tokens}"
+    );
+}
+
+/// A provider of `slots` slots on the model at `path`, for the order tests.
+fn slots_provider(path: &std::path::Path, slots: u32) -> tolk::llm::local::LocalProvider {
+    tolk::llm::local::LocalProvider::start(tolk::llm::local::LocalSettings {
+        model_path: path.to_path_buf(),
+        n_ctx: 2048,
+        threads: None,
+        default_max_tokens: 8,
+        flash_attention: false,
+        slots,
+        unified_cache: false,
+    })
+    .unwrap()
+}
+
+/// Send `calls` at once, in their order; their replies, and the order in which slots took
+/// them (each call exactly once).
+fn in_start_order(
+    provider: &tolk::llm::local::LocalProvider,
+    calls: &[tolk::llm::ChatRequest],
+) -> (
+    Vec<Result<tolk::llm::Completion, tolk::llm::LlmError>>,
+    Vec<usize>,
+) {
+    use std::sync::Mutex;
+    use tolk::llm::Provider;
     let order: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -566,28 +600,44 @@ fn questions_on_one_letter_queued_far_apart_read_it_once_and_go_first() {
             .collect();
         futures::future::join_all(futures).await
     });
-    for r in &replies {
-        assert!(
-            r.as_ref().unwrap().usage.unwrap().completion_tokens > 0,
-            "{r:?}"
-        );
-    }
     let order = order.into_inner().unwrap();
     assert_eq!(
         order.len(),
         calls.len(),
         "every call was started once: {order:?}"
     );
-    let at = |i: usize| order.iter().position(|&x| x == i).unwrap();
-    // The two late questions were taken before the last calls queued ahead of them.
-    assert!(
-        at(7) < at(6) && at(8) < at(6),
-        "admitted in the order {order:?}"
-    );
-    let letter_tokens = replies[0].as_ref().unwrap().usage.unwrap().prompt_tokens - 20;
-    let reused = provider.stats.reused_tokens.load(Ordering::Relaxed);
-    assert!(
-        reused >= 2 * letter_tokens,
-        "{reused} prompt tokens reused, the letter is about {letter_tokens}"
-    );
+    (replies, order)
+}
+
+/// Of queued calls that share no letter, the one that may run longest is taken first: a long
+/// call that comes late (a summary's last call, once its notes are in) does not wait behind
+/// every short one queued before it and then run alone at the end of a run.
+#[test]
+fn a_long_call_queued_behind_short_ones_is_taken_first() {
+    let Some(path) = model_or_skip("the longest-first order test") else {
+        return;
+    };
+    let _cores = heavy();
+    let provider = slots_provider(&path, 1);
+    let mut calls: Vec<tolk::llm::ChatRequest> = (0..6)
+        .map(|i| {
+            plain(
+                "Translate the user's Dutch text into English.",
+                &format!("Bericht nummer {i}."),
+                4,
+            )
+        })
+        .collect();
+    calls.push(plain(
+        "Summarise the user's Dutch text in English.",
+        "De regering wil alle berichten van burgers scannen. Wij zijn daartegen.",
+        24,
+    ));
+    let (replies, order) = in_start_order(&provider, &calls);
+    for r in &replies {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    // One slot: at most the call that found it free goes before the long one.
+    let long = order.iter().position(|&x| x == 6).unwrap();
+    assert!(long <= 1, "admitted in the order {order:?}");
 }

@@ -35,10 +35,6 @@ use std::time::Instant;
 /// Tokens decoded in one step at most (prompt tokens and generating slots together).
 pub(super) const N_BATCH: u32 = 512;
 
-/// A queued call passed over this many times (for calls sharing more of a cached prefix) is
-/// taken next, unless a queued call reuses a letter already read ([`SHARE_FIRST`]).
-const MAX_PASSED_OVER: u32 = 8;
-
 /// A queued call that finds at least this many of its prompt tokens in a slot's cache (a
 /// letter's part, read for another question on it) is taken before any other, so the part is
 /// read once for all its questions: the shared system prompts of the translation calls are
@@ -56,7 +52,6 @@ struct Pending {
     tokens: Vec<LlamaToken>,
     max_tokens: u32,
     arrived: Instant,
-    passed_over: u32,
 }
 
 /// A call being served.
@@ -197,7 +192,6 @@ impl<'m> Engine<'m> {
             tokens,
             max_tokens,
             arrived: Instant::now(),
-            passed_over: 0,
         });
     }
 
@@ -280,9 +274,10 @@ impl<'m> Engine<'m> {
 
     /// Give free slots the queued calls, and set up each slot's KV cache. First a call whose
     /// letter part ([`SHARE_FIRST`]) a free slot holds, then one whose part a busy slot holds
-    /// (the longest such prefix first); then a call passed over too often; then the one sharing
-    /// the longest cached prefix, the earliest of equals. Every queued call is here (the client sends them all), so the
-    /// questions on a part are asked while it is in a cache, however far apart they came.
+    /// (the longest such prefix first); then the one with the largest token budget, then the one
+    /// sharing the longest cached prefix, the earliest of equals. Every queued call is here (the
+    /// client sends them all), so the questions on a part are asked while it is in a cache,
+    /// however far apart they came.
     fn admit(&mut self, ctx: &mut LlamaContext<'_>) {
         while !self.pending.is_empty() {
             let free: Vec<usize> = (0..self.slots.len())
@@ -311,15 +306,17 @@ impl<'m> Engine<'m> {
             };
             // A call whose part a free slot holds goes there without a copy and without
             // emptying a cache another call needs.
+            // Among the others the one that may run longest goes first (its token budget), so
+            // that a long call that came late (a summary's last call, after its notes) does not
+            // wait behind every short one and then run alone at the end of the run: short calls
+            // fill the slots at the end instead. No call waits for ever, since a run's calls end.
             let rank = |&(i, have, in_free): &(usize, usize, usize)| {
                 if in_free >= SHARE_FIRST {
-                    (3, in_free)
+                    (2, in_free, 0)
                 } else if have >= SHARE_FIRST {
-                    (2, have)
-                } else if self.pending[i].passed_over >= MAX_PASSED_OVER {
-                    (1, 0)
+                    (1, have, 0)
                 } else {
-                    (0, have)
+                    (0, self.pending[i].max_tokens as usize, have)
                 }
             };
             // The best rank, the earliest call of it.
@@ -329,11 +326,7 @@ impl<'m> Engine<'m> {
                     best = *r;
                 }
             }
-            let choice = best.0;
-            for p in self.pending.iter_mut().take(choice) {
-                p.passed_over += 1;
-            }
-            let p = self.pending.remove(choice).expect("a queued call");
+            let p = self.pending.remove(best.0).expect("a queued call");
             let (mut source, shared) = self.best_prefix(&p.tokens);
             // A free slot that holds as much of the prompt as any is the source and the slot.
             if let Some(&f) = free.iter().find(|&&f| {
