@@ -8,6 +8,10 @@
 //! `BENCH_LONG=1`: only generation with four long contexts, one KV cache for all slots against
 //! one per slot (some twelve minutes for the default model). `BENCH_UNIFIED=1`: the slots of
 //! the provider share one unified KV cache (default: one per slot, as tolk runs).
+//! `BENCH_JUMP=0`: the single-slot cases without jump-forward decoding (the rest of a quoted
+//! sentence chosen token by token); `BENCH_SHOW=1` prints their replies. `BENCH_MODEL=NAME`
+//! (`none`: no catalogued model) narrows the batched parts; `BENCH_SKIP_RAW=1` skips llama.cpp
+//! alone.
 //! Targets on the 2-core reference machine: prompt >= 150 tok/s, generation >= 45 tok/s.
 //!
 //! `cargo bench --bench local`
@@ -79,6 +83,7 @@ fn main() {
             flash_attention: std::env::var("BENCH_FA").as_deref() == Ok("1"),
             slots: 1,
             unified_cache: false,
+            jump_forward: std::env::var("BENCH_JUMP").as_deref() != Ok("0"),
         })
         .unwrap(),
     );
@@ -92,16 +97,44 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // A stance question as the embedded model gets it: quotes an enum of the letter's sentences
+    // (most of their tokens forced once the first words tell them apart, unless BENCH_JUMP=0).
+    let segs: Vec<tolk::tasks::Segment> = letter
+        .split("\n\n")
+        .filter(|p| p.len() > 120)
+        .enumerate()
+        .map(|(i, p)| tolk::tasks::Segment {
+            id: format!("p{}", i + 1),
+            paragraph: format!("p{}", i + 1),
+            kind: tolk::ingest::Kind::Body,
+            byte_range: [0, 0],
+            lines: [0, 0],
+            spans: Vec::new(),
+            text: p.to_string(),
+        })
+        .collect();
+    let sentences = tolk::tasks::stance::sentences(&segs);
     let cases = [
-        ("free text", None),
+        (
+            "free text",
+            None,
+            "Summarise this letter in English in detail.",
+        ),
         (
             "JSON Schema grammar",
             Some(
                 serde_json::json!({"type": "object", "properties": {"summary_en": {"type": "string"}, "points": {"type": "array", "items": {"type": "string"}}}, "required": ["summary_en", "points"], "additionalProperties": false}),
             ),
+            "Summarise this letter in English in detail.",
+        ),
+        (
+            "quoting the letter (an enum of its sentences)",
+            Some(tolk::tasks::stance::topic_schema(Some(&sentences))),
+            "What is this letter's stance on end-to-end encryption? Quote the sentences that \
+             show it, each with its English.",
         ),
     ];
-    for (name, schema) in cases {
+    for (name, schema, question) in cases {
         let before = (
             provider.stats.prompt_tokens.load(Ordering::Relaxed),
             provider.stats.prompt_micros.load(Ordering::Relaxed),
@@ -110,13 +143,14 @@ fn main() {
             provider.stats.sample_micros.load(Ordering::Relaxed),
             provider.stats.shortlist_picks.load(Ordering::Relaxed),
             provider.stats.vocabulary_picks.load(Ordering::Relaxed),
+            provider.stats.forced_tokens.load(Ordering::Relaxed),
         );
         let request = ChatRequest {
             messages: vec![
-                Message::system(format!("You summarise Dutch letters in English. ({name})")),
-                Message::user(format!(
-                    "Summarise this letter in English in detail.\n\n{letter}"
+                Message::system(format!(
+                    "You read Dutch letters and answer in English. ({name})"
                 )),
+                Message::user(format!("{question}\n\n{letter}")),
             ],
             schema: schema.map(|s| SchemaSpec {
                 name: "bench".into(),
@@ -127,7 +161,9 @@ fn main() {
             seed: None,
             plain: false,
         };
+        let wall = Instant::now();
         let c = rt.block_on(provider.chat(&request)).unwrap();
+        let wall = wall.elapsed().as_secs_f64();
         let s = &provider.stats;
         let pt = s.prompt_tokens.load(Ordering::Relaxed) - before.0;
         let pu = s.prompt_micros.load(Ordering::Relaxed) - before.1;
@@ -136,15 +172,21 @@ fn main() {
         let su = s.sample_micros.load(Ordering::Relaxed) - before.4;
         let shortlist = s.shortlist_picks.load(Ordering::Relaxed) - before.5;
         let vocabulary = s.vocabulary_picks.load(Ordering::Relaxed) - before.6;
+        let forced = s.forced_tokens.load(Ordering::Relaxed) - before.7;
         println!(
-            "{name}: prompt {pt} tokens at {:.0} tok/s; generation {gt} tokens at {:.1} tok/s \
-             (choosing a token {:.2} ms each; grammar: {shortlist} from the shortlist, {vocabulary} \
-             over the vocabulary; finish {:?})",
+            "{name}: prompt {pt} tokens at {:.0} tok/s; generation {gt} tokens ({forced} forced) \
+             at {:.1} tok/s, {:.1} s after the prompt, {wall:.1} s in all (choosing a token \
+             {:.2} ms each; grammar: {shortlist} from the shortlist, {vocabulary} over the \
+             vocabulary; finish {:?})",
             pt as f64 / (pu as f64 / 1e6),
             gt as f64 / (gu as f64 / 1e6),
-            su as f64 / 1000.0 / gt.max(1) as f64,
+            gu as f64 / 1e6,
+            su as f64 / 1000.0 / (gt - forced).max(1) as f64,
             c.finish_reason
         );
+        if std::env::var_os("BENCH_SHOW").is_some() {
+            println!("{}", c.content);
+        }
     }
 }
 
@@ -437,6 +479,7 @@ fn slots(name: &str, path: &std::path::Path) {
             flash_attention: false,
             slots: n,
             unified_cache: std::env::var("BENCH_UNIFIED").as_deref() == Ok("1"),
+            jump_forward: true,
         })
         .unwrap();
         let requests: Vec<ChatRequest> = paragraphs

@@ -314,6 +314,7 @@ async fn connect_local(
             flash_attention: settings.flash_attention,
             slots: settings.slots,
             unified_cache: settings.unified_cache,
+            jump_forward: settings.jump_forward,
         })
     });
     tokio::pin!(work);

@@ -7,6 +7,7 @@
 //! json_schema_to_grammar), so structured output always parses ([`sample`]).
 
 mod engine;
+mod forced;
 mod sample;
 
 use super::{BoxFuture, ChatRequest, Completion, LlmError, Provider, ProviderInfo};
@@ -41,6 +42,9 @@ pub struct LocalSettings {
     /// One KV cache for all slots (a shared prefix held once, but every token attends over
     /// every slot's cells) instead of one per slot (a shared prefix copied).
     pub unified_cache: bool,
+    /// Decode the text a grammar forces (the rest of a quoted sentence once its first words
+    /// tell it apart) many tokens in one step instead of one step per token ([`forced`]).
+    pub jump_forward: bool,
 }
 
 /// Throughput counters (for the progress display and the benchmark).
@@ -58,6 +62,9 @@ pub struct LocalStats {
     /// shortlist was taken, and those for which the whole vocabulary had to be checked.
     pub shortlist_picks: AtomicU64,
     pub vocabulary_picks: AtomicU64,
+    /// Generated tokens the grammar forced (the rest of a quoted sentence), decoded several in
+    /// one step and counted in `generated_tokens` too.
+    pub forced_tokens: AtomicU64,
 }
 
 impl LocalStats {
@@ -302,14 +309,6 @@ fn worker(
         }
     };
     let _ = ready.send(Ok(n_ctx));
-    let mut engine = Engine::new(
-        &model,
-        template,
-        n_ctx,
-        slots,
-        settings.default_max_tokens,
-        &stats,
-        &name,
-    );
+    let mut engine = Engine::new(&model, template, n_ctx, slots, &settings, &stats, &name);
     engine.run(&mut ctx, &rx);
 }

@@ -423,6 +423,7 @@ fn slots_serve_calls(path: &Path, unified_cache: bool) {
             flash_attention: false,
             slots: 3,
             unified_cache,
+            jump_forward: true,
         })
         .unwrap(),
     );
@@ -565,6 +566,7 @@ fn slots_provider(path: &std::path::Path, slots: u32) -> tolk::llm::local::Local
         flash_attention: false,
         slots,
         unified_cache: false,
+        jump_forward: true,
     })
     .unwrap()
 }
@@ -640,4 +642,87 @@ fn a_long_call_queued_behind_short_ones_is_taken_first() {
     // One slot: at most the call that found it free goes before the long one.
     let long = order.iter().position(|&x| x == 6).unwrap();
     assert!(long <= 1, "admitted in the order {order:?}");
+}
+
+/// Once the first words of a quote leave one of the letter's sentences, the rest of it is not
+/// chosen token by token but decoded in one step: the reply quotes the same sentence as without
+/// jumping forward, every token is counted, and a bound that falls inside the quote still holds.
+#[test]
+fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the_same() {
+    let Some(path) = model_or_skip("the jump-forward test") else {
+        return;
+    };
+    let _cores = heavy();
+    use std::sync::atomic::Ordering;
+    use tolk::llm::Provider;
+    let sentences = [
+        "Het kabinet is tegen het scannen van alle berichten van burgers, omdat dat de \
+         vertrouwelijkheid van hun communicatie aantast.",
+        "Wij steunen de aanpak van seksueel misbruik van kinderen, maar niet met middelen die \
+         de versleuteling van iedereen verzwakken.",
+        "De Europese Commissie heeft haar voorstel in mei 2022 gepresenteerd.",
+    ];
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"quote_nl": {"enum": sentences}},
+        "required": ["quote_nl"],
+        "additionalProperties": false
+    });
+    let ask = |max_tokens: u32| {
+        let mut r = plain(
+            "Quote the sentence of the letter that says what the cabinet is against. Answer in \
+             JSON.",
+            &sentences.join(" "),
+            max_tokens,
+        );
+        r.plain = false;
+        r.schema = Some(tolk::llm::SchemaSpec {
+            name: "quote".into(),
+            schema: schema.clone(),
+        });
+        r
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut quoted = Vec::new();
+    for jump_forward in [false, true] {
+        let provider = tolk::llm::local::LocalProvider::start(tolk::llm::local::LocalSettings {
+            model_path: path.to_path_buf(),
+            n_ctx: 2048,
+            threads: None,
+            default_max_tokens: 64,
+            flash_attention: false,
+            slots: 1,
+            unified_cache: false,
+            jump_forward,
+        })
+        .unwrap();
+        let reply = rt.block_on(provider.chat(&ask(96))).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&reply.content).expect("JSON");
+        let quote = value["quote_nl"].as_str().unwrap().to_string();
+        assert!(sentences.contains(&quote.as_str()), "{quote}");
+        let forced = provider.stats.forced_tokens.load(Ordering::Relaxed);
+        let generated = provider.stats.generated_tokens.load(Ordering::Relaxed);
+        assert_eq!(
+            u64::from(reply.usage.unwrap().completion_tokens),
+            generated,
+            "every token counted once"
+        );
+        if jump_forward {
+            assert!(
+                forced >= 10 && forced < generated,
+                "{forced} of {generated} tokens forced"
+            );
+            // A bound inside the quote: cut there, at exactly the bound.
+            let cut = rt.block_on(provider.chat(&ask(12))).unwrap();
+            assert_eq!(cut.finish_reason.as_deref(), Some("length"), "{cut:?}");
+            assert_eq!(cut.usage.unwrap().completion_tokens, 12, "{cut:?}");
+        } else {
+            assert_eq!(forced, 0);
+        }
+        quoted.push(quote);
+    }
+    assert_eq!(quoted[0], quoted[1], "the same sentence either way");
 }

@@ -16,11 +16,16 @@
 //! so each token of one call pays for the tokens of all the others: reading a letter's third part
 //! while two are held took 166 s there, 93 s with a cache per slot.
 //!
+//! Under a grammar, once a reply is inside an enum-valued string (a quote chosen from the
+//! letter's sentences) and its first words leave one value, the rest is not chosen: it goes into
+//! the next step's batch with the chosen token, many tokens in one decode ([`super::forced`]).
+//!
 //! Capacity: each slot holds at most `n_ctx` tokens (checked when a call comes in: prompt +
 //! max_tokens), and the context holds `n_ctx` per slot, so any set of active slots fits.
 
-use super::sample::{Path, REPEAT_WINDOW, pick};
-use super::{Job, LocalStats, local_err};
+use super::forced::Enums;
+use super::sample::{Path, REPEAT_WINDOW, pick, take_if_allowed};
+use super::{Job, LocalSettings, LocalStats, local_err};
 use crate::llm::{ChatRequest, Completion, LlmError, Usage};
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
@@ -46,6 +51,50 @@ fn common(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
+/// Queue the text the grammar forces after what `a` has written ([`super::forced`]): its
+/// tokens are checked against the grammar and taken, written to the reply, and decoded in the
+/// next step with the token chosen last. At most one token short of the call's bound, so that
+/// the bound is still met by a choice. How many tokens were forced.
+fn force(model: &LlamaModel, a: &mut Active) -> usize {
+    let Some(grammar) = a.grammar.as_mut() else {
+        return 0;
+    };
+    if a.enums.is_empty() {
+        return 0;
+    }
+    // A token may end inside a character: then the model goes on choosing.
+    let Ok(text) = std::str::from_utf8(&a.text) else {
+        return 0;
+    };
+    let Some(rest) = a.enums.continuation(text) else {
+        return 0;
+    };
+    let vocab = model.vocab();
+    // Split where the model would: the token just chosen and the rest tokenized together, when
+    // that begins with the chosen token (" E" + "U-verordening" may be " EU" + "-verordening":
+    // then the rest alone).
+    let chosen = *a.generated.last().expect("a token was just chosen");
+    let mut joined = vocab.token_to_piece(chosen, false, None);
+    joined.extend_from_slice(rest.as_bytes());
+    let tokens = match vocab.tokenize(&joined, false, false).split_first() {
+        Some((&first, tail)) if first == chosen => tail.to_vec(),
+        _ => vocab.tokenize(rest.as_bytes(), false, false),
+    };
+    let room = (a.max_tokens as usize).saturating_sub(a.generated.len() + 1);
+    let mut n = 0;
+    for token in tokens.into_iter().take(room) {
+        if !take_if_allowed(grammar, token) {
+            break;
+        }
+        a.text.extend(vocab.token_to_piece(token, false, None));
+        a.generated.push(token);
+        a.feed.push(token);
+        n += 1;
+    }
+    a.forced += n;
+    n
+}
+
 /// A call waiting for a slot, its prompt already tokenized.
 struct Pending {
     job: Job,
@@ -68,8 +117,13 @@ struct Active {
     seed: u32,
     generated: Vec<LlamaToken>,
     text: Vec<u8>,
-    /// The token chosen last, to be decoded in the next step.
-    next: Option<LlamaToken>,
+    /// Tokens to decode before the next choice: the token chosen last, and the text the grammar
+    /// forces after it ([`super::forced`]), several decoded in one step.
+    feed: Vec<LlamaToken>,
+    /// The reply's enum-valued properties, for text the grammar forces (none without a grammar).
+    enums: Enums,
+    /// Generated tokens that were forced.
+    forced: usize,
     arrived: Instant,
     admitted: Instant,
     /// Wall time of the steps that decoded its prompt.
@@ -91,6 +145,8 @@ pub(super) struct Engine<'m> {
     /// Tokens one call may use (prompt + max_tokens).
     pub n_ctx: u32,
     pub default_max_tokens: u32,
+    /// Decode the text a grammar forces in one step ([`super::forced`]).
+    pub jump_forward: bool,
     pub stats: &'m LocalStats,
     pub name: &'m str,
     slots: Vec<Slot>,
@@ -109,7 +165,7 @@ impl<'m> Engine<'m> {
         template: LlamaChatTemplate,
         n_ctx: u32,
         n_slots: u32,
-        default_max_tokens: u32,
+        settings: &LocalSettings,
         stats: &'m LocalStats,
         name: &'m str,
     ) -> Engine<'m> {
@@ -117,7 +173,8 @@ impl<'m> Engine<'m> {
             model,
             template,
             n_ctx,
-            default_max_tokens,
+            default_max_tokens: settings.default_max_tokens,
+            jump_forward: settings.jump_forward,
             stats,
             name,
             slots: (0..n_slots.max(1) as i32)
@@ -384,6 +441,10 @@ impl<'m> Engine<'m> {
             let _ = told.send(());
         }
         let request = &p.job.request;
+        let enums = match (&grammar, &request.schema) {
+            (Some(_), Some(spec)) if self.jump_forward => Enums::of(&spec.schema),
+            _ => Enums::default(),
+        };
         self.slots[target].active = Some(Active {
             temperature: request.temperature.unwrap_or(0.0) as f32,
             seed: request.seed.unwrap_or(42) as u32,
@@ -395,7 +456,9 @@ impl<'m> Engine<'m> {
             grammar,
             generated: Vec::new(),
             text: Vec::new(),
-            next: None,
+            feed: Vec::new(),
+            enums,
+            forced: 0,
             arrived: p.arrived,
             admitted: Instant::now(),
             prompt_micros: 0,
@@ -450,9 +513,9 @@ impl<'m> Engine<'m> {
         Ok(())
     }
 
-    /// One decode for every active slot: a token for each generating slot, then prompt tokens
-    /// (oldest call first) up to the batch size; then a token is chosen for every slot whose
-    /// logits came out of it.
+    /// One decode for every active slot: a token for each generating slot (with the text its
+    /// grammar forces after it), then prompt tokens (oldest call first) up to the batch size;
+    /// then a token is chosen for every slot whose logits came out of it.
     fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch) -> Result<(), LlmError> {
         batch.clear();
         // (slot, index in the batch) of every slot whose logits this step gives.
@@ -461,21 +524,41 @@ impl<'m> Engine<'m> {
         let mut reading: Vec<usize> = Vec::new();
         // Slots that read prompt tokens in this step.
         let mut read: Vec<usize> = Vec::new();
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            let Some(a) = slot.active.as_mut() else {
+        let mut feeding: Vec<usize> = Vec::new();
+        for (i, slot) in self.slots.iter().enumerate() {
+            let Some(a) = slot.active.as_ref() else {
                 continue;
             };
-            if let Some(token) = a.next.take() {
-                batch
-                    .add(token, slot.cached.len() as i32, &[slot.seq], true)
-                    .map_err(|e| local_err("batching", e))?;
-                slot.cached.push(token);
-                outputs.push((i, batch.n_tokens() - 1));
+            if !a.feed.is_empty() {
+                feeding.push(i);
             } else if a.decoded < a.prompt.len() {
                 reading.push(i);
             }
         }
-        let n_generating = outputs.len();
+        // Every generating slot decodes its chosen token and what is forced after it; a forced
+        // run that does not fit goes on in the next step (its logits come with its last token).
+        let n_generating = feeding.len();
+        let mut n_forced = 0usize;
+        for (k, &i) in feeding.iter().enumerate() {
+            let later = feeding.len() - k - 1;
+            let room = (N_BATCH as usize - batch.n_tokens() as usize - later).max(1);
+            let slot = &mut self.slots[i];
+            let a = slot.active.as_mut().expect("active");
+            let take = a.feed.len().min(room);
+            let all = take == a.feed.len();
+            for (j, &token) in a.feed[..take].iter().enumerate() {
+                let last = all && j + 1 == take;
+                batch
+                    .add(token, slot.cached.len() as i32, &[slot.seq], last)
+                    .map_err(|e| local_err("batching", e))?;
+                slot.cached.push(token);
+                if last {
+                    outputs.push((i, batch.n_tokens() - 1));
+                }
+            }
+            a.feed.drain(..take);
+            n_forced += take - 1;
+        }
         reading.sort_by_key(|&i| self.slots[i].active.as_ref().map(|a| a.admitted));
         for i in reading {
             let room = N_BATCH as usize - batch.n_tokens() as usize;
@@ -503,7 +586,7 @@ impl<'m> Engine<'m> {
         ctx.decode(batch).map_err(|e| local_err("decoding", e))?;
         let decode_us = t.elapsed().as_micros() as u64;
         // The step's time, split between prompt and generation by their share of its tokens.
-        let total = (n_prompt + n_generating).max(1) as u64;
+        let total = (n_prompt + n_generating + n_forced).max(1) as u64;
         let prompt_us = decode_us * n_prompt as u64 / total;
         self.stats
             .prompt_tokens
@@ -519,7 +602,8 @@ impl<'m> Engine<'m> {
                 a.prompt_micros += decode_us;
             }
         }
-        let vocab = self.model.vocab();
+        let model = self.model;
+        let vocab = model.vocab();
         for (i, at) in outputs {
             let ts = Instant::now();
             let slot = &mut self.slots[i];
@@ -549,7 +633,14 @@ impl<'m> Engine<'m> {
                 if a.generated.len() as u32 >= a.max_tokens {
                     Some("length")
                 } else {
-                    a.next = Some(token);
+                    a.feed.push(token);
+                    let n = force(model, a);
+                    self.stats
+                        .generated_tokens
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    self.stats
+                        .forced_tokens
+                        .fetch_add(n as u64, Ordering::Relaxed);
                     None
                 }
             };
@@ -569,6 +660,7 @@ impl<'m> Engine<'m> {
             waited_ms = (a.admitted - a.arrived).as_millis() as u64,
             prompt_ms = a.prompt_micros / 1000,
             generated = a.generated.len(),
+            forced = a.forced,
             total_ms = a.arrived.elapsed().as_millis() as u64,
             shortlist = a.picks.0,
             vocabulary = a.picks.1,

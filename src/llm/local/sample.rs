@@ -129,6 +129,20 @@ pub(super) fn pick(
     }
 }
 
+/// Whether the grammar allows `token` next; if so it is taken (for text the grammar forces,
+/// [`super::forced`]).
+pub(super) fn take_if_allowed(g: &mut LlamaSampler, token: LlamaToken) -> bool {
+    use llama_cpp_2::token::data::LlamaTokenData;
+    use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+    let mut one = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
+    one.apply_sampler(g);
+    let ok = one.data.first().is_some_and(|d| d.logit().is_finite());
+    if ok {
+        g.accept(token);
+    }
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::shortlist;
