@@ -654,7 +654,13 @@ impl<'m> Engine<'m> {
 
     /// Answer a finished call.
     fn finish(&self, a: Active, finish: &'static str) {
+        // What the call was for, for a trace of the run: its schema's title (tolk.stance_topic,
+        // tolk.segment, ...), or plain text.
+        let schema = a.job.request.schema.as_ref().map_or("plain text", |s| {
+            s.schema["title"].as_str().unwrap_or(s.name.as_str())
+        });
         tracing::debug!(
+            schema,
             prompt_tokens = a.prompt.len(),
             reused = a.reused,
             waited_ms = (a.admitted - a.arrived).as_millis() as u64,
