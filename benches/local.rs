@@ -129,7 +129,7 @@ fn main() {
         ),
         (
             "quoting the letter (an enum of its sentences)",
-            Some(tolk::tasks::stance::topic_schema(Some(&sentences))),
+            Some(tolk::tasks::stance::topic_schema(Some(&sentences), true)),
             "What is this letter's stance on end-to-end encryption? Quote the sentences that \
              show it, each with its English.",
         ),

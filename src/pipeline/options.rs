@@ -181,6 +181,9 @@ impl RunOptions {
             grammar: self.grammar,
             segment_mode: self.translate_mode == TranslateMode::Segment,
             per_question: self.analysis_mode == AnalysisMode::PerQuestion,
+            gloss_from_translation: self.grammar
+                && self.analysis_mode == AnalysisMode::PerQuestion
+                && self.tasks.contains(&Task::Translate),
         }
     }
 

@@ -88,6 +88,25 @@ fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
         .collect()
 }
 
+/// Quotes asked without their English take it from their letter's translation in this run
+/// ([`crate::tasks::gloss`]), before the checks read it. Answered live or from the cache alike.
+fn gloss_from_translations(finished: &mut [Finished]) {
+    let translations: Vec<(String, crate::tasks::translate::TranslationOut)> = finished
+        .iter()
+        .filter_map(|f| match &f.result.output {
+            Some(TaskOutput::Translation(t)) => Some((f.doc_id.clone(), t.clone())),
+            _ => None,
+        })
+        .collect();
+    for f in finished.iter_mut() {
+        if let Some(TaskOutput::Stance(s)) = &mut f.result.output
+            && let Some((_, t)) = translations.iter().find(|(id, _)| *id == f.doc_id)
+        {
+            crate::tasks::gloss::fill(s, t);
+        }
+    }
+}
+
 /// Write every finished task's output into `dir` and record how it ended in its input's entry
 /// and in the closing table's rows.
 fn record(
@@ -222,6 +241,7 @@ pub fn run_folder(
     let mut entries = entries_of(&inputs);
     let mut rows = Vec::new();
     finished.sort_by(|a, b| (&a.doc_id, a.task).cmp(&(&b.doc_id, b.task)));
+    gloss_from_translations(&mut finished);
     record(
         &dir,
         &inputs,

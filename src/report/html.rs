@@ -95,6 +95,8 @@ pub fn doc_page(doc_id: &str) -> String {
 struct EvidenceView {
     quote_nl: String,
     quote_en: String,
+    /// Where the English comes from, when it is not the model's gloss.
+    en_note: Option<&'static str>,
     /// `data-lines` value, when the quote was found.
     lines: Option<String>,
     label: String,
@@ -106,6 +108,7 @@ fn evidence(e: &Evidence) -> EvidenceView {
     EvidenceView {
         quote_nl: e.quote_nl.clone(),
         quote_en: e.quote_en.clone(),
+        en_note: e.en_from.note(),
         lines: e.lines.map(range),
         label: e
             .lines

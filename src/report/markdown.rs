@@ -280,11 +280,12 @@ fn evidence(out: &mut String, e: &Evidence) {
         (Match::Fuzzy, Some(l)) => format!("{}, fuzzy {:.2}", place(l, &e.pages), e.score),
         _ => "**unverified: not found in the source**".to_string(),
     };
-    let _ = writeln!(
-        out,
-        "  - «{}» ({place})  \n    *{}*",
-        e.quote_nl, e.quote_en
-    );
+    let en = match (e.en_from.note(), e.quote_en.is_empty()) {
+        (None, _) => format!("*{}*", e.quote_en),
+        (Some(note), true) => format!("({note})"),
+        (Some(note), false) => format!("*{}* ({note})", e.quote_en),
+    };
+    let _ = writeln!(out, "  - «{}» ({place})  \n    {en}", e.quote_nl);
 }
 
 pub fn stance(s: &StanceOut, warning: Option<&str>) -> String {

@@ -9,6 +9,7 @@
 
 pub mod ask;
 pub mod finding;
+pub mod gloss;
 pub mod refine;
 pub mod review;
 pub mod stance;
@@ -494,6 +495,12 @@ pub struct TaskContext {
     /// Summary and stance put the letter first and one question after it
     /// (`analysis.mode = "per_question"`, see [`ask`]); stance asks one topic per call.
     pub per_question: bool,
+    /// Stance quotes are asked without their English, which is then taken from the letter's
+    /// translation in the same run ([`gloss`]): the run translates, and the quotes are the
+    /// letter's own sentences (per question, under a grammar). A gloss written in the same long
+    /// call cost the embedded model some 40 slow tokens a quote, and its 160-character bound cut
+    /// it mid-sentence.
+    pub gloss_from_translation: bool,
 }
 
 impl TaskContext {

@@ -47,6 +47,48 @@ pub struct Evidence {
     #[serde(rename = "match")]
     pub status: Match,
     pub score: f64,
+    /// Where `quote_en` comes from (not written when it is the model's gloss).
+    #[serde(default, skip_serializing_if = "EnFrom::is_model")]
+    pub en_from: EnFrom,
+}
+
+/// Where the English of a quote comes from.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EnFrom {
+    /// The model's gloss, written with the quote.
+    #[default]
+    Model,
+    /// The letter's translation: the sentences that stand where the quote stands in its
+    /// paragraph, which has as many sentences in English as in Dutch ([`super::gloss`]).
+    Translation,
+    /// The letter's translation, whose paragraph has another number of sentences than the
+    /// Dutch: the English sentences at the same place in it, which may say a little more or
+    /// less than the quote.
+    TranslationApprox,
+    /// Asked without its English, and this run has no translation of its paragraph (the
+    /// translation failed): a rerun, with the translation cached, fills it.
+    Missing,
+}
+
+impl EnFrom {
+    pub fn is_model(&self) -> bool {
+        *self == EnFrom::Model
+    }
+
+    /// What a reader is told beside the English, when it is not the model's gloss.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            EnFrom::Model => None,
+            EnFrom::Translation => Some("from the translation"),
+            EnFrom::TranslationApprox => {
+                Some("from the translation, whose sentences do not match the Dutch one to one")
+            }
+            EnFrom::Missing => {
+                Some("no English: the translation of its paragraph failed; run again to fill it")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -183,11 +225,21 @@ fn confidence(bounded: bool) -> Value {
     }
 }
 
-fn evidence_schema(choices: Option<&[String]>) -> Value {
+/// A quote, with its English when `gloss` (else the English is taken from the letter's
+/// translation: [`super::gloss`]).
+fn evidence_schema(choices: Option<&[String]>, gloss: bool) -> Value {
     let quote = match choices {
         Some(c) if !c.is_empty() => json!({"enum": c}),
         _ => json!({"type": "string"}),
     };
+    if !gloss {
+        return json!({
+            "type": "object",
+            "properties": {"quote_nl": quote},
+            "required": ["quote_nl"],
+            "additionalProperties": false
+        });
+    }
     json!({
         "type": "object",
         "properties": {"quote_nl": quote, "quote_en": text(choices.is_some(), BOUND_TEXT_CHARS)},
@@ -199,8 +251,13 @@ fn evidence_schema(choices: Option<&[String]>) -> Value {
 /// The reply schema. With `choices` (the embedded model), quotes must be one of those source
 /// sentences and free text and lists are bounded.
 pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
+    full_schema(topics, choices, true)
+}
+
+/// [`schema`], its quotes with their English when `gloss`.
+fn full_schema(topics: &[Topic], choices: Option<&[String]>, gloss: bool) -> Value {
     let bounded = choices.is_some();
-    let ev = evidence_schema(choices);
+    let ev = evidence_schema(choices, gloss);
     let list = |items: Value, max: usize| list(bounded, items, max);
     // A stance with its confidence, rationale and evidence: the overall one and each topic's.
     let judgement = |stances: &[&str], quotes: usize| {
@@ -253,9 +310,10 @@ fn list(bounded: bool, items: Value, max: usize) -> Value {
 }
 
 /// The reply schema of the overall question (per question): the names, the date, the kind of
-/// document and the overall stance, in the combined answer's shape.
-pub fn overall_schema(choices: Option<&[String]>) -> Value {
-    let mut full = schema(&[], choices);
+/// document and the overall stance, in the combined answer's shape; its quotes with their
+/// English when `gloss`.
+pub fn overall_schema(choices: Option<&[String]>, gloss: bool) -> Value {
+    let mut full = full_schema(&[], choices, gloss);
     let props = full["properties"]
         .as_object_mut()
         .expect("the stance schema is an object");
@@ -271,14 +329,15 @@ pub fn overall_schema(choices: Option<&[String]>) -> Value {
 
 /// The reply schema of one topic's question (per question): the quote first, then the reason,
 /// then the stance, so that a small model judges after it has quoted and reasoned (the order of
-/// the properties is the order it writes them under a grammar).
-pub fn topic_schema(choices: Option<&[String]>) -> Value {
+/// the properties is the order it writes them under a grammar). The quote with its English when
+/// `gloss`.
+pub fn topic_schema(choices: Option<&[String]>, gloss: bool) -> Value {
     let bounded = choices.is_some();
     json!({
         "title": "tolk.stance_topic",
         "type": "object",
         "properties": {
-            "evidence": list(bounded, evidence_schema(choices), BOUND_EVIDENCE),
+            "evidence": list(bounded, evidence_schema(choices, gloss), BOUND_EVIDENCE),
             "rationale_en": text(bounded, BOUND_TEXT_CHARS),
             "stance": {"enum": TOPIC_STANCES},
             "confidence": confidence(bounded)
@@ -293,22 +352,43 @@ pub fn sentences(segs: &[Segment]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in segs {
         let text = s.text.replace('\n', " ");
-        let mut start = 0;
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        for (k, &(i, c)) in chars.iter().enumerate() {
-            let next_upper = chars
-                .get(k + 2)
-                .is_some_and(|&(_, n)| n.is_uppercase() || n == '«' || n == '"' || n == '(')
-                && chars.get(k + 1).is_some_and(|&(_, n)| n == ' ');
-            if matches!(c, '.' | '!' | '?') && next_upper {
-                out.push(text[start..=i].trim().to_string());
-                start = i + 1;
-            }
-        }
-        out.push(text[start..].trim().to_string());
+        out.extend(
+            sentence_ranges(&text)
+                .into_iter()
+                .map(|r| text[r].to_string()),
+        );
     }
     out.retain(|s| s.split_whitespace().count() >= 4);
     out.dedup();
+    out
+}
+
+/// Where the sentences of a one-line text are, trimmed, none empty: a sentence ends at `.`, `!`
+/// or `?` followed by a space and a capital, a quotation mark or a parenthesis. Dutch and
+/// English alike.
+pub fn sentence_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut push = |start: usize, end: usize| {
+        let piece = &text[start..end];
+        let lead = piece.len() - piece.trim_start().len();
+        let trimmed = piece.trim();
+        if !trimmed.is_empty() {
+            out.push(start + lead..start + lead + trimmed.len());
+        }
+    };
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        let next_upper = chars
+            .get(k + 2)
+            .is_some_and(|&(_, n)| n.is_uppercase() || n == '«' || n == '"' || n == '(')
+            && chars.get(k + 1).is_some_and(|&(_, n)| n == ' ');
+        if matches!(c, '.' | '!' | '?') && next_upper {
+            push(start, i + 1);
+            start = i + 1;
+        }
+    }
+    push(start, text.len());
     out
 }
 
@@ -420,13 +500,21 @@ fn ground_all(
         if out.iter().any(|x: &Evidence| x.quote_nl == quote) {
             continue;
         }
+        // Asked without its English, the quote takes it from the translation when the outputs
+        // are written ([`super::gloss`]).
+        let en = e.get("quote_en").and_then(Value::as_str);
         out.push(Evidence {
             quote_nl: quote,
-            quote_en: e["quote_en"].as_str().unwrap_or("").trim().to_string(),
+            quote_en: en.unwrap_or("").trim().to_string(),
             lines: g.lines,
             pages: super::Pages::default(),
             status: g.status,
             score: g.score,
+            en_from: if en.is_some() {
+                EnFrom::Model
+            } else {
+                EnFrom::Missing
+            },
         });
     }
     out
@@ -488,11 +576,12 @@ pub fn question_plan(
             specs.push(spec);
             Ok::<(), PromptError>(())
         };
+        let gloss = !ctx.gloss_from_translation;
         call(
             "overall".into(),
-            json!({"kind": "overall"}),
+            json!({"kind": "overall", "gloss": gloss}),
             "stance_overall",
-            overall_schema(all.as_deref()),
+            overall_schema(all.as_deref(), gloss),
             BOUNDED_OVERALL_TOKENS,
             EXPECTED_OVERALL_TOKENS,
         )?;
@@ -510,9 +599,9 @@ pub fn question_plan(
             });
             call(
                 format!("topic {}", t.id),
-                json!({"kind": "topic", "topic": t}),
+                json!({"kind": "topic", "topic": t, "gloss": gloss}),
                 "stance_topic",
-                topic_schema(choices.as_deref()),
+                topic_schema(choices.as_deref(), gloss),
                 BOUNDED_TOPIC_TOKENS,
                 EXPECTED_TOPIC_TOKENS,
             )?;

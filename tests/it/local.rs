@@ -26,6 +26,7 @@ fn ctx_asking(constrain: bool, per_question: bool) -> TaskContext {
         grammar: constrain,
         segment_mode: false,
         per_question,
+        gloss_from_translation: false,
     }
 }
 
@@ -206,12 +207,50 @@ fn asked_per_question_a_long_letter_is_a_few_parts_with_bounded_answers() {
     assert_eq!(notes.len(), parts);
 }
 
-#[test]
-fn quote_constrained_stance_schema_lists_the_letters_own_sentences() {
+/// The Offlimits letter, read and chunked as a run does.
+fn offlimits() -> (tolk::ingest::Document, Vec<tolk::chunk::Chunk>) {
     let doc =
         tolk::ingest::read(&root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt"))
             .unwrap();
     let chunks = chunk::split(&doc, &ChunkConfig::default()).chunks;
+    (doc, chunks)
+}
+
+/// Beside the translation in the same run, a stance quote is asked without its English, which
+/// is then the translation's (`tasks::gloss`); without it, each quote comes with a gloss.
+#[test]
+fn asked_beside_the_translation_a_quote_is_asked_without_its_english() {
+    let (doc, chunks) = offlimits();
+    for gloss_from_translation in [false, true] {
+        let c = TaskContext {
+            gloss_from_translation,
+            ..ctx_asking(true, true)
+        };
+        let specs = tasks::stance::calls(&doc, &chunks, &c).unwrap();
+        assert!(specs.len() > 2);
+        for s in &specs {
+            let schema = s.request.schema.as_ref().unwrap().schema.to_string();
+            let question = &s.request.messages.last().unwrap().content;
+            assert!(schema.contains("quote_nl"), "{}", s.what);
+            assert_eq!(
+                schema.contains("quote_en"),
+                !gloss_from_translation,
+                "{}",
+                s.what
+            );
+            assert_eq!(
+                question.contains("English gloss"),
+                !gloss_from_translation,
+                "{}: {question}",
+                s.what
+            );
+        }
+    }
+}
+
+#[test]
+fn quote_constrained_stance_schema_lists_the_letters_own_sentences() {
+    let (doc, chunks) = offlimits();
     let specs = tasks::stance::calls(&doc, &chunks, &ctx(true)).unwrap();
     assert_eq!(specs.len(), 1, "the letter fits one call");
     // The bounded answer gets room to end; an endpoint keeps the configured budget.
@@ -332,6 +371,38 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
         assert_eq!(e["match"], "exact", "{e}");
     }
     check_exact_quotes(&doc, &st);
+    // The quotes were asked without their English: it is the translation's, at the quote's
+    // place in its paragraph, and says so.
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let english = one_line(
+        &t["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["en"].as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let mut quotes = 0;
+    for e in topics
+        .iter()
+        .chain([&st["overall"]])
+        .flat_map(|t| t["evidence"].as_array().unwrap())
+    {
+        assert!(
+            matches!(
+                e["en_from"].as_str(),
+                Some("translation" | "translation_approx")
+            ),
+            "{e}"
+        );
+        let en = one_line(e["quote_en"].as_str().unwrap());
+        assert!(!en.is_empty() && english.contains(&en), "{e}");
+        quotes += 1;
+    }
+    assert!(quotes > 0, "the stance quotes the letter");
+    let md = std::fs::read_to_string(doc_dir.join("stance.md")).unwrap();
+    assert!(md.contains("(from the translation"), "{md}");
 }
 
 #[test]
