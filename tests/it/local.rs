@@ -716,8 +716,12 @@ fn a_long_call_queued_behind_short_ones_is_taken_first() {
 }
 
 /// Once the first words of a quote leave one of the letter's sentences, the rest of it is not
-/// chosen token by token but decoded in one step: the reply quotes the same sentence as without
-/// jumping forward, every token is counted, and a bound that falls inside the quote still holds.
+/// chosen token by token but decoded in one step, and so are the keys, colons and commas the
+/// grammar decides: the reply quotes the same sentences in the same layout as without jumping
+/// forward (the forced layout is the model's own), every token is counted, and a bound that
+/// falls inside the quote still holds. The stance may differ: forced, a key is the tokenizer's
+/// tokens (`stance`), where the model under the grammar picks pieces (`s`, `ta`, `n`, `ce`),
+/// and on this 0.5B model the stance that follows is on the edge.
 #[test]
 fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the_same() {
     let Some(path) = model_or_skip("the jump-forward test") else {
@@ -735,14 +739,23 @@ fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the
     ];
     let schema = serde_json::json!({
         "type": "object",
-        "properties": {"quote_nl": {"enum": sentences}},
-        "required": ["quote_nl"],
+        "properties": {
+            "evidence": {"type": "array", "maxItems": 2, "items": {
+                "type": "object",
+                "properties": {"quote_nl": {"enum": sentences}},
+                "required": ["quote_nl"],
+                "additionalProperties": false
+            }},
+            "stance": {"enum": ["support", "oppose", "mixed"]},
+            "confidence": {"type": "number", "enum": [0.0, 0.5, 0.9, 1.0]}
+        },
+        "required": ["evidence", "stance", "confidence"],
         "additionalProperties": false
     });
     let ask = |max_tokens: u32| {
         let mut r = plain(
-            "Quote the sentence of the letter that says what the cabinet is against. Answer in \
-             JSON.",
+            "Quote the sentence of the letter that says what the cabinet is against, and say \
+             whether the letter supports scanning all messages. Answer in JSON.",
             &sentences.join(" "),
             max_tokens,
         );
@@ -770,9 +783,13 @@ fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the
             jump_forward,
         })
         .unwrap();
-        let reply = rt.block_on(provider.chat(&ask(96))).unwrap();
-        let value: serde_json::Value = serde_json::from_str(&reply.content).expect("JSON");
-        let quote = value["quote_nl"].as_str().unwrap().to_string();
+        let reply = rt.block_on(provider.chat(&ask(192))).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(&reply.content).unwrap_or_else(|e| panic!("{e}: {reply:?}"));
+        let quote = value["evidence"][0]["quote_nl"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(sentences.contains(&quote.as_str()), "{quote}");
         let forced = provider.stats.forced_tokens.load(Ordering::Relaxed);
         let generated = provider.stats.generated_tokens.load(Ordering::Relaxed);
@@ -787,13 +804,24 @@ fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the
                 "{forced} of {generated} tokens forced"
             );
             // A bound inside the quote: cut there, at exactly the bound.
-            let cut = rt.block_on(provider.chat(&ask(12))).unwrap();
+            let cut = rt.block_on(provider.chat(&ask(16))).unwrap();
             assert_eq!(cut.finish_reason.as_deref(), Some("length"), "{cut:?}");
-            assert_eq!(cut.usage.unwrap().completion_tokens, 12, "{cut:?}");
+            assert_eq!(cut.usage.unwrap().completion_tokens, 16, "{cut:?}");
         } else {
             assert_eq!(forced, 0);
         }
-        quoted.push(quote);
+        // The layout and the quotes: the reply with its stance and confidence blanked.
+        let mut shape = reply.content.clone();
+        for (key, v) in [
+            ("stance", &value["stance"]),
+            ("confidence", &value["confidence"]),
+        ] {
+            shape = shape.replace(&format!("\"{key}\": {v}"), &format!("\"{key}\": _"));
+        }
+        quoted.push(shape);
     }
-    assert_eq!(quoted[0], quoted[1], "the same sentence either way");
+    assert_eq!(
+        quoted[0], quoted[1],
+        "the same quotes and layout either way"
+    );
 }

@@ -23,7 +23,7 @@
 //! Capacity: each slot holds at most `n_ctx` tokens (checked when a call comes in: prompt +
 //! max_tokens), and the context holds `n_ctx` per slot, so any set of active slots fits.
 
-use super::forced::Enums;
+use super::forced::Forcing;
 use super::sample::{Path, REPEAT_WINDOW, pick, take_if_allowed};
 use super::{Job, LocalSettings, LocalStats, local_err};
 use crate::llm::{ChatRequest, Completion, LlmError, Usage};
@@ -59,14 +59,14 @@ fn force(model: &LlamaModel, a: &mut Active) -> usize {
     let Some(grammar) = a.grammar.as_mut() else {
         return 0;
     };
-    if a.enums.is_empty() {
+    let Some(forcing) = a.forcing.as_ref() else {
         return 0;
-    }
+    };
     // A token may end inside a character: then the model goes on choosing.
     let Ok(text) = std::str::from_utf8(&a.text) else {
         return 0;
     };
-    let Some(rest) = a.enums.continuation(text) else {
+    let Some(rest) = forcing.continuation(text) else {
         return 0;
     };
     let vocab = model.vocab();
@@ -120,8 +120,9 @@ struct Active {
     /// Tokens to decode before the next choice: the token chosen last, and the text the grammar
     /// forces after it ([`super::forced`]), several decoded in one step.
     feed: Vec<LlamaToken>,
-    /// The reply's enum-valued properties, for text the grammar forces (none without a grammar).
-    enums: Enums,
+    /// The reply's schema, for the text its grammar forces (none without a grammar, or with
+    /// jump-forward decoding off).
+    forcing: Option<Forcing>,
     /// Generated tokens that were forced.
     forced: usize,
     arrived: Instant,
@@ -441,9 +442,9 @@ impl<'m> Engine<'m> {
             let _ = told.send(());
         }
         let request = &p.job.request;
-        let enums = match (&grammar, &request.schema) {
-            (Some(_), Some(spec)) if self.jump_forward => Enums::of(&spec.schema),
-            _ => Enums::default(),
+        let forcing = match (&grammar, &request.schema) {
+            (Some(_), Some(spec)) if self.jump_forward => Some(Forcing::of(&spec.schema)),
+            _ => None,
         };
         self.slots[target].active = Some(Active {
             temperature: request.temperature.unwrap_or(0.0) as f32,
@@ -457,7 +458,7 @@ impl<'m> Engine<'m> {
             generated: Vec::new(),
             text: Vec::new(),
             feed: Vec::new(),
-            enums,
+            forcing,
             forced: 0,
             arrived: p.arrived,
             admitted: Instant::now(),
@@ -673,6 +674,18 @@ impl<'m> Engine<'m> {
             finish,
             "embedded model call"
         );
+        if tracing::enabled!(tracing::Level::TRACE) {
+            // The reply token by token, forced ones too: how the model split its text.
+            let vocab = self.model.vocab();
+            let pieces: Vec<String> = a
+                .generated
+                .iter()
+                .map(|&t| {
+                    String::from_utf8_lossy(&vocab.token_to_piece(t, false, None)).into_owned()
+                })
+                .collect();
+            tracing::trace!(schema, tokens = ?pieces, "embedded model reply");
+        }
         let _ = a.job.reply.send(Ok(Completion {
             content: String::from_utf8_lossy(&a.text).into_owned(),
             finish_reason: Some(finish.to_string()),
