@@ -328,9 +328,10 @@ pub struct LocalSection {
     /// while other parts are held costs more (the Commission's letter's summary and stance: 24
     /// calls in 579 s with a cache per slot, 836 s unified).
     pub unified_cache: bool,
-    /// Decode the text a JSON Schema grammar forces (the rest of a quoted sentence, once its
-    /// first words tell it apart from the others) many tokens in one step, as a prompt is
-    /// decoded, instead of one step per token. Off: every token is a step, as before.
+    /// Decode the text a JSON Schema grammar forces (the keys, colons, commas and closing
+    /// brackets of the reply; the rest of a quoted sentence, once its first words tell it apart
+    /// from the others) many tokens in one step, as a prompt is decoded, instead of one step per
+    /// token. Off: every token is a step, as before.
     pub jump_forward: bool,
 }
 

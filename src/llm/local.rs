@@ -42,8 +42,9 @@ pub struct LocalSettings {
     /// One KV cache for all slots (a shared prefix held once, but every token attends over
     /// every slot's cells) instead of one per slot (a shared prefix copied).
     pub unified_cache: bool,
-    /// Decode the text a grammar forces (the rest of a quoted sentence once its first words
-    /// tell it apart) many tokens in one step instead of one step per token ([`forced`]).
+    /// Decode the text a grammar forces (the reply's keys and punctuation, the rest of a
+    /// quoted sentence once its first words tell it apart) many tokens in one step instead of
+    /// one step per token ([`forced`]).
     pub jump_forward: bool,
 }
 

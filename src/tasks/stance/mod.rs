@@ -23,6 +23,14 @@ use crate::prompt::Topic;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod schema;
+mod sentences;
+
+#[cfg(test)]
+use schema::{BOUND_EVIDENCE, BOUND_NAMES, BOUND_TEXT_CHARS};
+pub use schema::{overall_schema, schema, topic_schema};
+pub use sentences::{sentence_ranges, sentences};
+
 pub const OVERALL: &[&str] = &["support", "oppose", "mixed", "neutral"];
 pub const TOPIC_STANCES: &[&str] = &["support", "oppose", "mixed", "neutral", "not_addressed"];
 pub const DOC_TYPES: &[&str] = &[
@@ -126,18 +134,6 @@ pub struct StanceOut {
     pub checks: Vec<super::finding::Finding>,
 }
 
-/// Bounds on a constrained (embedded-model) answer: free text in characters, lists in items. A
-/// small model that runs on (a rationale that never ends, quote after quote) is stopped by its
-/// grammar at the bound instead of at the token limit, where the whole answer would be lost:
-/// twelve judgements at every bound (a 160-character text is about 40 tokens) and a quoted
-/// sentence of up to 80 tokens each come to about 2,000 tokens. Measured on the five letters
-/// with bounds of 240 characters and 2 quotes, the 0.5B model still wrote past 2,048 tokens.
-/// Remote endpoints get no bounds: strict structured-output modes may refuse `maxLength`.
-const BOUND_TEXT_CHARS: usize = 160;
-const BOUND_EVIDENCE: usize = 1;
-const BOUND_OVERALL_EVIDENCE: usize = 2;
-const BOUND_NAMES: usize = 6;
-const BOUND_NAME_CHARS: usize = 100;
 /// The token budget of a bounded stance answer. At every bound, each of the thirteen judgements
 /// (twelve topics and the overall stance) is about 40 tokens of rationale, 40 of English gloss,
 /// a quoted sentence of up to about 60 and 35 of keys and punctuation: about 2,300 tokens, 2,600
@@ -201,195 +197,6 @@ impl TaskKind for Stance {
     fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
         Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
     }
-}
-
-/// A free-text string, bounded when the answer is constrained.
-fn text(bounded: bool, max_chars: usize) -> Value {
-    if bounded {
-        json!({"type": "string", "maxLength": max_chars})
-    } else {
-        json!({"type": "string"})
-    }
-}
-
-/// A confidence between 0 and 1. Under a grammar it is one of 0.0, 0.1, ..., 1.0: llama.cpp's
-/// grammar leaves `minimum` and `maximum` of a number unenforced (the 0.5B model answered -1.0
-/// for every judgement of a Commission part, which the validator then refused), but it does
-/// enforce an enum.
-fn confidence(bounded: bool) -> Value {
-    if bounded {
-        let steps: Vec<f64> = (0..=10).map(|i| f64::from(i) / 10.0).collect();
-        json!({"type": "number", "minimum": 0, "maximum": 1, "enum": steps})
-    } else {
-        json!({"type": "number", "minimum": 0, "maximum": 1})
-    }
-}
-
-/// A quote, with its English when `gloss` (else the English is taken from the letter's
-/// translation: [`super::gloss`]).
-fn evidence_schema(choices: Option<&[String]>, gloss: bool) -> Value {
-    let quote = match choices {
-        Some(c) if !c.is_empty() => json!({"enum": c}),
-        _ => json!({"type": "string"}),
-    };
-    if !gloss {
-        return json!({
-            "type": "object",
-            "properties": {"quote_nl": quote},
-            "required": ["quote_nl"],
-            "additionalProperties": false
-        });
-    }
-    json!({
-        "type": "object",
-        "properties": {"quote_nl": quote, "quote_en": text(choices.is_some(), BOUND_TEXT_CHARS)},
-        "required": ["quote_nl", "quote_en"],
-        "additionalProperties": false
-    })
-}
-
-/// The reply schema. With `choices` (the embedded model), quotes must be one of those source
-/// sentences and free text and lists are bounded.
-pub fn schema(topics: &[Topic], choices: Option<&[String]>) -> Value {
-    full_schema(topics, choices, true)
-}
-
-/// [`schema`], its quotes with their English when `gloss`.
-fn full_schema(topics: &[Topic], choices: Option<&[String]>, gloss: bool) -> Value {
-    let bounded = choices.is_some();
-    let ev = evidence_schema(choices, gloss);
-    let list = |items: Value, max: usize| list(bounded, items, max);
-    // A stance with its confidence, rationale and evidence: the overall one and each topic's.
-    let judgement = |stances: &[&str], quotes: usize| {
-        json!({
-            "type": "object",
-            "properties": {
-                "stance": {"enum": stances},
-                "confidence": confidence(bounded),
-                "rationale_en": text(bounded, BOUND_TEXT_CHARS),
-                "evidence": list(ev.clone(), quotes)
-            },
-            "required": ["stance", "confidence", "rationale_en", "evidence"],
-            "additionalProperties": false
-        })
-    };
-    let topic_schema = judgement(TOPIC_STANCES, BOUND_EVIDENCE);
-    let props: serde_json::Map<String, Value> = topics
-        .iter()
-        .map(|t| (t.id.clone(), topic_schema.clone()))
-        .collect();
-    let ids: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
-    json!({
-        "title": "tolk.stance",
-        "type": "object",
-        "properties": {
-            "authors": list(text(bounded, BOUND_NAME_CHARS), BOUND_NAMES),
-            "addressees": list(text(bounded, BOUND_NAME_CHARS), BOUND_NAMES),
-            "date": {"type": ["string", "null"]},
-            "doc_type": {"enum": DOC_TYPES},
-            "overall": judgement(OVERALL, BOUND_OVERALL_EVIDENCE),
-            "topics": {
-                "type": "object",
-                "properties": props,
-                "required": ids,
-                "additionalProperties": false
-            }
-        },
-        "required": ["authors", "addressees", "date", "doc_type", "overall", "topics"],
-        "additionalProperties": false
-    })
-}
-
-/// A list, bounded when the answer is constrained.
-fn list(bounded: bool, items: Value, max: usize) -> Value {
-    if bounded {
-        json!({"type": "array", "items": items, "maxItems": max})
-    } else {
-        json!({"type": "array", "items": items})
-    }
-}
-
-/// The reply schema of the overall question (per question): the names, the date, the kind of
-/// document and the overall stance, in the combined answer's shape; its quotes with their
-/// English when `gloss`.
-pub fn overall_schema(choices: Option<&[String]>, gloss: bool) -> Value {
-    let mut full = full_schema(&[], choices, gloss);
-    let props = full["properties"]
-        .as_object_mut()
-        .expect("the stance schema is an object");
-    props.remove("topics");
-    json!({
-        "title": "tolk.stance_overall",
-        "type": "object",
-        "properties": props.clone(),
-        "required": ["authors", "addressees", "date", "doc_type", "overall"],
-        "additionalProperties": false
-    })
-}
-
-/// The reply schema of one topic's question (per question): the quote first, then the reason,
-/// then the stance, so that a small model judges after it has quoted and reasoned (the order of
-/// the properties is the order it writes them under a grammar). The quote with its English when
-/// `gloss`.
-pub fn topic_schema(choices: Option<&[String]>, gloss: bool) -> Value {
-    let bounded = choices.is_some();
-    json!({
-        "title": "tolk.stance_topic",
-        "type": "object",
-        "properties": {
-            "evidence": list(bounded, evidence_schema(choices, gloss), BOUND_EVIDENCE),
-            "rationale_en": text(bounded, BOUND_TEXT_CHARS),
-            "stance": {"enum": TOPIC_STANCES},
-            "confidence": confidence(bounded)
-        },
-        "required": ["evidence", "rationale_en", "stance", "confidence"],
-        "additionalProperties": false
-    })
-}
-
-/// The sentences of some segments, for quote-constrained schemas.
-pub fn sentences(segs: &[Segment]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in segs {
-        let text = s.text.replace('\n', " ");
-        out.extend(
-            sentence_ranges(&text)
-                .into_iter()
-                .map(|r| text[r].to_string()),
-        );
-    }
-    out.retain(|s| s.split_whitespace().count() >= 4);
-    out.dedup();
-    out
-}
-
-/// Where the sentences of a one-line text are, trimmed, none empty: a sentence ends at `.`, `!`
-/// or `?` followed by a space and a capital, a quotation mark or a parenthesis. Dutch and
-/// English alike.
-pub fn sentence_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut push = |start: usize, end: usize| {
-        let piece = &text[start..end];
-        let lead = piece.len() - piece.trim_start().len();
-        let trimmed = piece.trim();
-        if !trimmed.is_empty() {
-            out.push(start + lead..start + lead + trimmed.len());
-        }
-    };
-    let mut start = 0;
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for (k, &(i, c)) in chars.iter().enumerate() {
-        let next_upper = chars
-            .get(k + 2)
-            .is_some_and(|&(_, n)| n.is_uppercase() || n == '«' || n == '"' || n == '(')
-            && chars.get(k + 1).is_some_and(|&(_, n)| n == ' ');
-        if matches!(c, '.' | '!' | '?') && next_upper {
-            push(start, i + 1);
-            start = i + 1;
-        }
-    }
-    push(start, text.len());
-    out
 }
 
 /// The calls: one for the whole letter, or one per chunk when it is too long; per question,
