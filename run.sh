@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh
+eval "$(bash scripts/cpu-flags.sh)"   # llama.cpp for this CPU's AVX-512, when it has it
 cargo build --release --locked
 exec ./target/release/tolk run "$@"

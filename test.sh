@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/setup.sh --test
+eval "$(bash scripts/cpu-flags.sh)"   # llama.cpp for this CPU's AVX-512, when it has it
 venv_log="$(mktemp)"
 venv_py="$(mktemp)"
 bash scripts/llama-server-venv.sh >"$venv_py" 2>"$venv_log" &

@@ -103,7 +103,9 @@ pub struct LocalProvider {
     n_ctx: u32,
 }
 
-/// The CPU features the vendored llama.cpp is compiled for (see .cargo/config.toml).
+/// The CPU features the vendored llama.cpp is compiled for that this machine lacks (see
+/// .cargo/config.toml; AVX-512 when built by ./run.sh or ./test.sh on a machine with it,
+/// scripts/cpu-flags.sh).
 pub fn missing_cpu_features() -> Vec<&'static str> {
     #[allow(unused_mut)]
     let mut missing = Vec::new();
@@ -121,6 +123,37 @@ pub fn missing_cpu_features() -> Vec<&'static str> {
         if !std::arch::is_x86_feature_detected!("f16c") {
             missing.push("f16c");
         }
+        // Built for AVX-512 (scripts/cpu-flags.sh, on a machine that has it): what
+        // GGML_AVX512 compiles llama.cpp with, and the extensions asked besides.
+        let built = |flag: Option<&str>| flag == Some("ON");
+        if built(option_env!("GGML_AVX512")) {
+            for (name, has) in [
+                ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+                ("avx512cd", std::arch::is_x86_feature_detected!("avx512cd")),
+                ("avx512vl", std::arch::is_x86_feature_detected!("avx512vl")),
+                ("avx512dq", std::arch::is_x86_feature_detected!("avx512dq")),
+                ("avx512bw", std::arch::is_x86_feature_detected!("avx512bw")),
+            ] {
+                if !has {
+                    missing.push(name);
+                }
+            }
+        }
+        if built(option_env!("GGML_AVX512_VNNI"))
+            && !std::arch::is_x86_feature_detected!("avx512vnni")
+        {
+            missing.push("avx512vnni");
+        }
+        if built(option_env!("GGML_AVX512_VBMI"))
+            && !std::arch::is_x86_feature_detected!("avx512vbmi")
+        {
+            missing.push("avx512vbmi");
+        }
+        if built(option_env!("GGML_AVX512_BF16"))
+            && !std::arch::is_x86_feature_detected!("avx512bf16")
+        {
+            missing.push("avx512bf16");
+        }
     }
     missing
 }
@@ -132,8 +165,13 @@ impl LocalProvider {
         if !missing.is_empty() {
             return Err(LlmError::Local(format!(
                 "this build of the embedded model needs CPU features this machine lacks ({}); \
-                 use an endpoint (--endpoint), or rebuild with GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF GGML_AVX=OFF",
-                missing.join(", ")
+                 use an endpoint (--endpoint), or rebuild here: {}",
+                missing.join(", "),
+                if missing.iter().any(|f| f.starts_with("avx512")) {
+                    "./run.sh builds for this machine (or GGML_AVX512=OFF cargo build --release)"
+                } else {
+                    "GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF GGML_AVX=OFF cargo build --release"
+                }
             )));
         }
         if !settings.model_path.is_file() {
