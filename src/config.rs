@@ -317,21 +317,21 @@ pub struct LocalSection {
     pub threads: Option<i32>,
     /// max_tokens for each call.
     pub max_tokens: u32,
-    /// llama.cpp's flash attention. Off: the main job took 40 min 14 s with it, 37 min 58 s
-    /// without, on 2 cores.
+    /// llama.cpp's flash attention. Off: on two cores it made the whole main job slower and
+    /// scored no better (docs/decisions/2026-12-04-flash-attention-off.md).
     pub flash_attention: bool,
     /// Calls decoded together, each in its own sequence of one context of `n_ctx` tokens per
-    /// slot. 4: where aggregate generation stops growing for the 1.5B model on 2 cores.
+    /// slot. 4: where aggregate generation stops growing for the 1.5B model on two cores
+    /// (docs/decisions/2026-12-03-four-slots.md).
     pub slots: u32,
     /// One KV cache for all slots (llama.cpp's unified cache) instead of one per slot. Off: in
     /// a unified cache every token attends over all the slots' cells, so reading a long letter
-    /// while other parts are held costs more (the Commission's letter's summary and stance: 24
-    /// calls in 579 s with a cache per slot, 836 s unified).
+    /// while other parts are held costs more (docs/decisions/2026-12-04-kv-cache-per-slot.md).
     pub unified_cache: bool,
     /// Decode the text a JSON Schema grammar forces (the keys, colons, commas and closing
     /// brackets of the reply; the rest of a quoted sentence, once its first words tell it apart
     /// from the others) many tokens in one step, as a prompt is decoded, instead of one step per
-    /// token. Off: every token is a step, as before.
+    /// token. Off: every token is a step.
     pub jump_forward: bool,
 }
 

@@ -21,30 +21,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// How to run the embedded model.
+/// How to run the embedded model: the `[local]` settings resolved for one run. What each one
+/// means for a user, and why its default is what it is, is documented once, on
+/// `config::LocalSection`, where it is set.
 #[derive(Debug, Clone)]
 pub struct LocalSettings {
+    /// The GGUF file (`local.model_path`, or the catalogued model's file).
     pub model_path: PathBuf,
-    /// Context size in tokens.
     pub n_ctx: u32,
-    /// CPU threads (default: all cores).
     pub threads: Option<i32>,
-    /// max_tokens when a request does not say.
+    /// max_tokens when a request does not say (`local.max_tokens`).
     pub default_max_tokens: u32,
-    /// llama.cpp's flash attention. Off by default: on 2 cores it made one sequence generate
-    /// about a fifth slower after a long prompt (`cargo bench --bench local`), and the main job
-    /// with four slots 40 min 14 s against 37 min 58 s.
     pub flash_attention: bool,
-    /// Calls decoded together in one batch (each a sequence of the context). On this 2-core
-    /// machine aggregate generation is 1.9x (1.5B) and 2.9x (0.5B) at 4 (`cargo bench --bench
-    /// local`).
     pub slots: u32,
-    /// One KV cache for all slots (a shared prefix held once, but every token attends over
-    /// every slot's cells) instead of one per slot (a shared prefix copied).
     pub unified_cache: bool,
-    /// Decode the text a grammar forces (the reply's keys and punctuation, the rest of a
-    /// quoted sentence once its first words tell it apart) many tokens in one step instead of
-    /// one step per token ([`forced`]).
+    /// See [`forced`].
     pub jump_forward: bool,
 }
 

@@ -13,8 +13,8 @@
 //! llama.cpp copies the source's whole cache, and the copy is trimmed to the prefix: a few
 //! hundred MB of memcpy, against seconds or minutes of decoding. In a unified cache the copy
 //! shares the cells instead, but llama.cpp attends over every cell up to the highest one in use,
-//! so each token of one call pays for the tokens of all the others: reading a letter's third part
-//! while two are held took 166 s there, 93 s with a cache per slot.
+//! so each token of one call pays for the tokens of all the others
+//! (docs/decisions/2026-12-04-kv-cache-per-slot.md).
 //!
 //! Under a grammar, once a reply is inside an enum-valued string (a quote chosen from the
 //! letter's sentences) and its first words leave one value, the rest is not chosen: it goes into
