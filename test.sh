@@ -2,7 +2,8 @@
 # The tests: set up (build tools; Chromium and chromedriver for the report's browser test),
 # fetch the embedded model once, build llama-cpp-python's server into a venv once (the test
 # against a real OpenAI-compatible server; built beside tolk's own build, which leaves a core
-# idle while it links), then `cargo test` (unit, property, snapshot and integration tests).
+# idle while it links), then clippy with warnings as errors, then `cargo test` (unit, property,
+# snapshot and integration tests).
 # Arguments go to the final `cargo test` (e.g. a test name).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +18,8 @@ venv_pid=$!
 # whole vendored llama.cpp (5 minutes on 2 cores). The benches are built too (not run), so a
 # change that breaks one is caught here.
 cargo test --locked --no-run --all-targets
+# The lints of Cargo.toml's [lints] and clippy's defaults, every target, warnings as errors.
+cargo clippy --locked --all-targets -- -D warnings
 ./target/debug/tolk model fetch qwen2.5-coder-0.5b   # the model the tests run (tolk model list)
 if ! wait "$venv_pid"; then
   cat "$venv_log" >&2

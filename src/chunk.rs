@@ -16,7 +16,18 @@ use text_splitter::{ChunkConfig as SplitterConfig, TextSplitter};
 use tiktoken_rs::CoreBPE;
 
 /// Which tiktoken encoding counts tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Default,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEncoding {
     #[default]

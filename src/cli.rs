@@ -97,9 +97,10 @@ pub struct InputArgs {
 /// `--tasks LIST`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TasksArgs {
-    /// Tasks, comma-separated: translate, summary, stance (default: run.tasks).
+    /// Tasks, comma-separated (default: run.tasks). review brings translate, refine brings
+    /// review.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
-    pub tasks: Option<Vec<String>>,
+    pub tasks: Option<Vec<crate::tasks::Task>>,
     /// How to translate: chunk (one call per chunk, a JSON map of segment ids), segment (one
     /// plain-text call per paragraph, for small models) or auto (segment for the embedded
     /// model, chunk for an endpoint) (default: translate.mode).
@@ -280,9 +281,9 @@ pub struct DiffArgs {
 /// `--task TASK`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TaskArg {
-    /// One task's output: translate, summary or stance.
+    /// One task's output.
     #[arg(long, value_name = "TASK")]
-    pub task: Option<String>,
+    pub task: Option<crate::tasks::Task>,
 }
 
 /// `--run RUN`.
@@ -379,7 +380,7 @@ impl TasksArgs {
         if let Some(tasks) = &self.tasks {
             let list: Vec<toml::Value> = tasks
                 .iter()
-                .map(|s| toml::Value::String(s.trim().to_string()))
+                .map(|t| toml::Value::String(t.name().to_string()))
                 .collect();
             o.push(Override::new("run", "tasks", toml::Value::Array(list)));
         }

@@ -76,10 +76,10 @@ impl LocalModel {
         if self.catalogued.is_some() || self.path.is_file() {
             Ok(())
         } else {
-            Err(LlmError::Local(format!(
-                "no model file at {} (local.model_path, --model-path)",
-                self.path.display()
-            )))
+            Err(LlmError::NoModelFile {
+                path: self.path.clone(),
+                hint: "local.model_path, --model-path",
+            })
         }
     }
 
@@ -172,8 +172,8 @@ pub fn needs_probe(config: &Config) -> bool {
 /// what it found in the cache folder, and return the scope with it.
 pub async fn probe(config: &Config) -> Result<(Scope, Capabilities), LlmError> {
     let ep = &config.endpoint;
-    let settings = llm::openai_from_config(ep)?.settings().clone();
-    let options = llm::client_options(ep, config.chunk.encoding);
+    let settings = ep.provider()?.settings().clone();
+    let options = ep.client_options(config.chunk.encoding);
     let caps = probe::probe(&settings, &options, ep.structured_output).await?;
     if let Err(e) = probe::save(&config.run.out, &caps) {
         tracing::warn!(
@@ -222,7 +222,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// The configured endpoint (or the local model) in `scope`.
     pub fn from_config(config: &Config, scope: Scope) -> Result<Endpoint, LlmError> {
-        let options = llm::client_options(&config.endpoint, config.chunk.encoding);
+        let options = config.endpoint.client_options(config.chunk.encoding);
         let connector = if scope.local {
             Connector::Local {
                 model: LocalModel::from_config(config),
@@ -230,9 +230,7 @@ impl Endpoint {
                 options,
             }
         } else {
-            let mut settings = llm::openai_from_config(&config.endpoint)?
-                .settings()
-                .clone();
+            let mut settings = config.endpoint.provider()?.settings().clone();
             settings.mode = scope.mode;
             Connector::Http { settings, options }
         };
@@ -303,7 +301,7 @@ async fn connect_local(
             crate::model_store::fetch(catalogued, &mut |line| {
                 let _ = tx.send(line.to_string());
             })
-            .map_err(|e| LlmError::Local(crate::error::chain(&e)))?;
+            .map_err(|e| LlmError::ModelFetch(std::sync::Arc::new(e)))?;
         }
         drop(tx);
         llm::local::LocalProvider::start(llm::local::LocalSettings {
@@ -320,7 +318,7 @@ async fn connect_local(
     tokio::pin!(work);
     let provider = loop {
         tokio::select! {
-            done = &mut work => break done.map_err(|e| LlmError::Local(format!("loading the model: {e}")))??,
+            done = &mut work => break done.map_err(|_| LlmError::ModelThread("stopped while loading"))??,
             _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
                 while let Ok(line) = rx.try_recv() {
                     say(&line);
@@ -352,10 +350,5 @@ async fn connect_local(
     _: &llm::ClientOptions,
     _: &(dyn Fn(&str) + Sync),
 ) -> Result<Arc<Client>, LlmError> {
-    Err(LlmError::Local(
-        "no endpoint configured (endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or \
-         --endpoint), and this build of tolk has no embedded model (built without the `local` \
-         feature)"
-            .into(),
-    ))
+    Err(LlmError::NoEmbeddedModel)
 }

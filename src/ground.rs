@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub const FUZZY_THRESHOLD: f64 = 0.85;
 
 /// How a quote was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Match {
     Exact,
@@ -23,7 +23,7 @@ pub enum Match {
 }
 
 /// Where a quote is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Grounding {
     #[serde(rename = "match")]
     pub status: Match,
@@ -141,7 +141,7 @@ pub fn locate_in(doc: &Document, hay: &Haystack, quote: &str) -> Grounding {
 }
 
 /// How a span (a reviewer's words) was found in a short text, one segment's English or Dutch.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SpanMatch {
     #[serde(rename = "match")]
     pub status: Match,

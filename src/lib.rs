@@ -3,34 +3,41 @@
 //!
 //! # Layout
 //!
-//! Data flows one way, top to bottom; a module uses only those below it.
+//! Data flows one way, top to bottom; a module uses only those below it (modules on one line
+//! use neither each other nor anything above them).
 //!
 //! - [`commands`]: one file per command (run, status, batch, inspect = runs/show/diff/report,
-//!   endpoint = ping/models/model, chunk, prompts): arguments -> a stage -> terminal output
-//! - [`cli`]: the command line (clap); [`config`]: defaults < tolk.toml < `TOLK_*` < flags
+//!   endpoint = ping/models/model, chunk, prompts, eval, check): arguments -> a stage ->
+//!   terminal output; [`reference`]: the generated `docs/reference/` (the CLI, every
+//!   configuration key, the output files' JSON Schemas), from [`cli`], [`config`] and the types
+//!   of the outputs
+//! - [`cli`]: the command line (clap)
 //! - [`batch`]: a run's calls as OpenAI Batch / vLLM run-batch files, and the results back
+//! - [`pipeline`]: a run: inputs prepared, each letter's tasks scheduled as the task graph says
+//!   ([`tasks::Task::reads`]), each call through the cache, retried with smaller pieces when
+//!   that helps, every output made final and checked, the run folder and its manifest written;
+//!   its plan without calling (dry run, status)
 //! - [`report`]: Markdown beside every output, the terminal views, `tolk diff` as text, HTML
-//! - [`compare`]: what changed between two runs, computed
-//! - [`pipeline`]: a run: inputs prepared, every task scheduled, each call through the cache,
-//!   retried with smaller pieces when that helps, the run folder and its manifest written; its
-//!   plan without calling (dry run, status)
-//! - [`endpoint`]: the cache scope of the configured endpoint (one place for run, dry run,
-//!   status and batch) and the connection, made on the first call the cache cannot answer
+//! - [`compare`]: what changed between two runs, computed; [`eval`]: scores against reference
+//!   translations and gold labels; [`endpoint`]: the cache scope of the configured endpoint
+//!   (one place for run, dry run, status and batch) and the connection, made on the first call
+//!   the cache cannot answer
 //! - [`checks`]: deterministic checks on every output (numbers, codes, names, glossary,
-//!   untranslated, misaligned, negation, length...), findings kept with the output
-//! - [`tasks`]: translate, summary, stance: a document's chunks -> calls -> validated, grounded
-//!   output ([`tasks::TaskResult`]), each task's knowledge in its own module
+//!   untranslated, misaligned, negation, length...), findings kept with the output;
+//!   [`config`]: defaults < tolk.toml < `TOLK_*` < flags
+//! - [`tasks`]: translate, summary, stance, review, refine: the task contract and graph, and
+//!   per task a document's chunks (and the outputs it reads) -> calls -> validated, grounded,
+//!   final output ([`tasks::TaskResult`]), each task's knowledge in its own module
 //! - [`prompt`]: the prompts, glossary and topics (built in, overridable), rendered strictly
-//! - [`ground`]: a quote -> an exact or fuzzy span of the source -> its lines
 //! - [`llm`]: the `Provider` trait, the OpenAI-compatible client with retries and validation,
-//!   capability probing, the local (embedded) model
-//! - [`model_store`]: the models tolk can fetch for its embedded engine, fetched with pip
-//! - [`lang`]: words, links, and which language a text reads as (the checks and the segment
-//!   translation's repairs)
-//! - [`store`]: atomic writes, the content-addressed cache, run manifests and typed statuses
-//! - [`chunk`]: a document -> token-budgeted chunks with byte and line ranges
-//! - [`ingest`]: a file -> decoded, normalised paragraphs with a line map back to the file
-//! - [`progress`], [`error`]: the progress display; one way to print an error with its causes
+//!   capability probing, the local (embedded) model, the API key
+//! - [`store`]: atomic writes, the content-addressed cache, run manifests and typed statuses;
+//!   [`ground`]: a quote -> an exact or fuzzy span of the source -> its lines; [`chunk`]: a
+//!   document -> token-budgeted chunks with byte and line ranges
+//! - [`ingest`]: a file -> decoded, normalised paragraphs with a line map back to the file;
+//!   [`lang`]: words, links, and which language a text reads as; [`model_store`]: the models
+//!   tolk can fetch for its embedded engine, fetched with pip; [`progress`]: the progress
+//!   display; [`error`]: one way to print an error with its causes
 //!
 //! A letter's way through: `ingest` reads `input/x.txt` into a `Document` (paragraphs, each byte
 //! mapped to its line), `chunk` cuts it into chunks that fit the budget, `pipeline` runs every
@@ -58,6 +65,7 @@ pub mod model_store;
 pub mod pipeline;
 pub mod progress;
 pub mod prompt;
+pub mod reference;
 pub mod report;
 pub mod store;
 pub mod tasks;

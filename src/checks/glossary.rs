@@ -16,16 +16,16 @@ pub fn has_term(nl: &str, term: &str) -> bool {
 }
 
 /// A glossary term, its patterns compiled once.
-pub struct Compiled<'a> {
-    pub term: &'a Term,
+pub struct Compiled {
+    pub term: Term,
     nl: Option<Regex>,
     en: Option<Regex>,
 }
 
-impl<'a> Compiled<'a> {
-    pub fn new(term: &'a Term) -> Compiled<'a> {
+impl Compiled {
+    pub fn new(term: &Term) -> Compiled {
         Compiled {
-            term,
+            term: term.clone(),
             nl: Regex::new(&term_pattern(&term.nl)).ok(),
             en: Regex::new(&rendering_pattern(&term.en)).ok(),
         }
@@ -43,7 +43,7 @@ impl<'a> Compiled<'a> {
 }
 
 /// The glossary, compiled.
-pub fn compile(glossary: &[Term]) -> Vec<Compiled<'_>> {
+pub fn compile(glossary: &[Term]) -> Vec<Compiled> {
     glossary.iter().map(Compiled::new).collect()
 }
 

@@ -13,6 +13,7 @@ pub mod codes;
 pub mod glossary;
 pub mod names;
 pub mod numbers;
+mod segment;
 pub mod shape;
 /// The word helpers and the language test, shared with the tasks (see [`crate::lang`]).
 pub use crate::lang as text;
@@ -24,14 +25,9 @@ use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::{TranslationOut, has_words};
 use std::collections::BTreeMap;
-use text::{Lang, flat, function_words, kept_quotes, language};
+use text::{Lang, flat, language};
 
-/// English shorter than this share of the Dutch (in characters) has lost part of it.
-const SHORT_RATIO: f64 = 0.6;
-/// ... and longer than this has added something.
-const LONG_RATIO: f64 = 2.0;
-
-fn finding(
+pub(crate) fn finding(
     check: Check,
     severity: Severity,
     segment: &str,
@@ -49,183 +45,7 @@ fn finding(
     }
 }
 
-/// The findings about one segment's English on its own.
-fn segment(
-    id: &str,
-    lines: [u32; 2],
-    nl: &str,
-    en: &str,
-    glossary: &[glossary::Compiled<'_>],
-    terms: &[Term],
-) -> Vec<Finding> {
-    use Severity::{Major, Minor};
-    let l = Some(lines);
-    let mut out = Vec::new();
-    let f = |c, s, m: String, e: String| finding(c, s, id, l, m, e);
-    if en.trim().is_empty() {
-        out.push(f(
-            Check::Empty,
-            Major,
-            "the English is empty".into(),
-            String::new(),
-        ));
-        return out;
-    }
-    if flat(en) == flat(nl) && language(nl) == Lang::Dutch {
-        out.push(f(
-            Check::Identical,
-            Major,
-            "the English is the Dutch, unchanged".into(),
-            preview(en),
-        ));
-        return out;
-    }
-    let mut rest = en.to_string();
-    for q in kept_quotes(en, nl) {
-        rest = rest.replace(&q, " ");
-    }
-    let (nl_fw, en_fw) = function_words(&rest);
-    if nl_fw >= 3 && nl_fw > en_fw {
-        out.push(f(
-            Check::Untranslated,
-            Major,
-            format!("the English is mostly Dutch ({nl_fw} Dutch function words, {en_fw} English)"),
-            preview(en),
-        ));
-        return out;
-    }
-    if nl_fw >= 2 && nl_fw * 3 >= en_fw {
-        out.push(f(
-            Check::Untranslated,
-            Minor,
-            format!(
-                "Dutch words left in the English ({nl_fw} Dutch function words, {en_fw} English)"
-            ),
-            preview(en),
-        ));
-    }
-    let n = numbers::compare(nl, en);
-    if !n.missing.is_empty() {
-        out.push(f(
-            Check::Numbers,
-            Major,
-            format!("not in the English: {}", n.missing.join(", ")),
-            n.missing.join(", "),
-        ));
-    }
-    if !n.months.is_empty() {
-        out.push(f(
-            Check::Numbers,
-            Major,
-            format!(
-                "the date's month is not in the English: {}",
-                n.months.join(", ")
-            ),
-            n.months.join(", "),
-        ));
-    }
-    if !n.added.is_empty() {
-        out.push(f(
-            Check::Numbers,
-            Minor,
-            format!("numbers the Dutch does not have: {}", n.added.join(", ")),
-            n.added.join(", "),
-        ));
-    }
-    let lost = codes::compare(nl, en);
-    let (markers, links): (Vec<_>, Vec<_>) = lost.into_iter().partition(|c| c.marker);
-    if !links.is_empty() {
-        let list: Vec<String> = links.into_iter().map(|c| c.code).collect();
-        out.push(f(
-            Check::Codes,
-            Major,
-            format!("not kept verbatim: {}", list.join(", ")),
-            list.join(", "),
-        ));
-    }
-    if !markers.is_empty() {
-        let list: Vec<String> = markers.into_iter().map(|c| c.code).collect();
-        out.push(f(
-            Check::Codes,
-            Minor,
-            format!("footnote marker not kept: {}", list.join(", ")),
-            list.join(", "),
-        ));
-    }
-    let missing = names::missing(nl, en, terms);
-    if !missing.is_empty() {
-        out.push(f(
-            Check::Names,
-            Minor,
-            format!("not carried over: {}", missing.join(", ")),
-            missing.join(", "),
-        ));
-    }
-    for g in glossary.iter().filter(|g| g.in_dutch(nl)) {
-        if !g.in_english(en) {
-            out.push(f(
-                Check::Glossary,
-                Minor,
-                format!("\"{}\" should be \"{}\"", g.term.nl, g.term.en),
-                g.term.nl.clone(),
-            ));
-        }
-    }
-    let (neg_nl, neg_en) = shape::negations(nl, en);
-    if neg_nl > neg_en {
-        out.push(f(
-            Check::Negation,
-            if neg_en == 0 { Major } else { Minor },
-            format!("the Dutch negates {neg_nl} times, the English {neg_en}"),
-            format!("{neg_nl} / {neg_en}"),
-        ));
-    }
-    if nl.split_whitespace().count() >= 8 {
-        // The shorter of the two measures: characters, and words (a heading of long Dutch
-        // compounds has few words but many characters).
-        let words = en.split_whitespace().count() as f64 / nl.split_whitespace().count() as f64;
-        let r = shape::ratio(nl, en).min(words.max(shape::ratio(nl, en) * 0.8));
-        if r < SHORT_RATIO {
-            out.push(f(
-                Check::Length,
-                Major,
-                format!(
-                    "the English is {:.0}% of the Dutch: part of it may be missing",
-                    r * 100.0
-                ),
-                format!("{r:.2}"),
-            ));
-        } else if r > LONG_RATIO {
-            out.push(f(
-                Check::Length,
-                Minor,
-                format!(
-                    "the English is {:.0}% of the Dutch: something may be added",
-                    r * 100.0
-                ),
-                format!("{r:.2}"),
-            ));
-        } else if shape::ends_sentence(nl) && !shape::ends_like(nl, en) {
-            out.push(f(
-                Check::Length,
-                Minor,
-                "the English stops in the middle of a sentence".to_string(),
-                tail(en),
-            ));
-        }
-    }
-    if let Some(r) = shape::repetition(nl, en) {
-        out.push(f(
-            Check::Repetition,
-            Major,
-            format!("the English repeats {r}"),
-            r,
-        ));
-    }
-    out
-}
-
-fn preview(s: &str) -> String {
+pub(crate) fn preview(s: &str) -> String {
     let mut p: String = s.chars().take(80).collect();
     if s.chars().count() > 80 {
         p.push('…');
@@ -233,7 +53,7 @@ fn preview(s: &str) -> String {
     p
 }
 
-fn tail(s: &str) -> String {
+pub(crate) fn tail(s: &str) -> String {
     let n = s.chars().count();
     s.chars().skip(n.saturating_sub(40)).collect()
 }
@@ -247,31 +67,32 @@ fn lines_label(l: [u32; 2]) -> String {
 }
 
 /// The checks, ready to run: the glossary compiled once (its patterns are the costly part).
-pub struct Checker<'a> {
-    terms: &'a [Term],
-    glossary: Vec<glossary::Compiled<'a>>,
-    summary_instructions: &'a str,
+pub struct Checker {
+    terms: Vec<Term>,
+    glossary: Vec<glossary::Compiled>,
+    summary_instructions: String,
 }
 
-impl<'a> Checker<'a> {
-    /// `summary_instructions`: the summary prompt's system text, for the echo check.
-    pub fn new(terms: &'a [Term], summary_instructions: &'a str) -> Checker<'a> {
+impl Checker {
+    /// `summary_instructions`: the summary prompt's system text, for the echo check. The
+    /// glossary's patterns are compiled here, once for a run.
+    pub fn new(terms: &[Term], summary_instructions: &str) -> Checker {
         Checker {
-            terms,
+            terms: terms.to_vec(),
             glossary: glossary::compile(terms),
-            summary_instructions,
+            summary_instructions: summary_instructions.to_string(),
         }
     }
 
     pub fn translation(&self, out: &mut TranslationOut) {
-        translation_with(out, &self.glossary, self.terms);
+        translation_with(out, &self.glossary, &self.terms);
     }
 
     /// Check any task's output.
     pub fn output(&self, o: &mut TaskOutput) {
         match o {
             TaskOutput::Translation(t) => self.translation(t),
-            TaskOutput::Summary(s) => summary(s, self.summary_instructions),
+            TaskOutput::Summary(s) => summary(s, &self.summary_instructions),
             TaskOutput::Stance(s) => stance(s),
             // The review is itself a reading; refine's English is checked in the translation.
             TaskOutput::Review(_) | TaskOutput::Refine(_) => {}
@@ -285,7 +106,7 @@ pub fn translation(out: &mut TranslationOut, terms: &[Term]) {
     translation_with(out, &glossary::compile(terms), terms);
 }
 
-fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled<'_>], terms: &[Term]) {
+fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled], terms: &[Term]) {
     let judged: Vec<bool> = out.segments.iter().map(|s| has_words(&s.nl)).collect();
     let nl: Vec<&str> = out.segments.iter().map(|s| s.nl.as_str()).collect();
     let en: Vec<Option<&str>> = out
@@ -298,7 +119,7 @@ fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled<'_>
     let aligner = alignment::Aligner::new(&nl, &en);
     for (i, s) in out.segments.iter().enumerate() {
         let Some(e) = en[i] else { continue };
-        found[i] = segment(&s.id, s.lines, &s.nl, e, glossary, terms);
+        found[i] = segment::segment(&s.id, s.lines, &s.nl, e, glossary, terms);
         if let Some((j, copy)) = aligner.misaligned(i) {
             let other = &out.segments[j];
             found[i].push(finding(
@@ -342,10 +163,10 @@ fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled<'_>
 
 /// Each glossary term of the letter: the segments that have it, and how often its rendering
 /// was used.
-fn terminology(out: &TranslationOut, glossary: &[glossary::Compiled<'_>]) -> Vec<TermUse> {
+fn terminology(out: &TranslationOut, glossary: &[glossary::Compiled]) -> Vec<TermUse> {
     let mut table: Vec<TermUse> = Vec::new();
     for g in glossary {
-        let t = g.term;
+        let t = &g.term;
         let mut u = TermUse {
             nl: t.nl.clone(),
             en: t.en.clone(),

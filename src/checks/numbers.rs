@@ -117,10 +117,11 @@ fn digit_values(raw: &str, dutch: bool) -> Vec<f64> {
         return s.parse().map(|v| vec![v]).unwrap_or_default();
     }
     let parts: Vec<&str> = raw.split(['.', ',']).collect();
-    if parts.len() == 2 && raw.contains(decimal) {
-        if let Ok(v) = format!("{}.{}", parts[0], parts[1]).parse() {
-            return vec![v];
-        }
+    if parts.len() == 2
+        && raw.contains(decimal)
+        && let Ok(v) = format!("{}.{}", parts[0], parts[1]).parse()
+    {
+        return vec![v];
     }
     parts.iter().filter_map(|p| p.parse().ok()).collect()
 }
@@ -245,7 +246,7 @@ pub fn compare(nl: &str, en: &str) -> Mismatch {
         }
         None => false,
     };
-    for (value, _) in &cb {
+    for value in cb.keys() {
         let have = ca.get(value).copied().unwrap_or(0);
         let strict: Vec<&Num> = b
             .iter()

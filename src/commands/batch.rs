@@ -22,7 +22,7 @@ pub fn export(args: &BatchExportArgs, config: &Config) -> anyhow::Result<Outcome
         inputs: args.inputs.inputs.clone(),
         ..RunFlags::default()
     };
-    let opts = RunOptions::new(config, &scope, flags)?;
+    let opts = RunOptions::new(config, &scope, flags);
     let target = batch::Target {
         scope,
         extra_body: ep.extra_body.clone(),

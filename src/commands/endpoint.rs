@@ -51,7 +51,7 @@ fn ping_request(temperature: f64, seed: Option<u64>) -> llm::ChatRequest {
 
 pub fn ping(config: &Config) -> anyhow::Result<Outcome> {
     let ep = &config.endpoint;
-    let base = llm::openai_from_config(ep)?;
+    let base = ep.provider()?;
     let (url, model) = (base.info().endpoint, base.info().model);
     println!("endpoint:  {url}");
     println!("requested: {model}");
@@ -65,7 +65,7 @@ pub fn ping(config: &Config) -> anyhow::Result<Outcome> {
     settings.mode = scope.mode;
     let client = llm::Client::new(
         std::sync::Arc::new(llm::openai::OpenAiProvider::new(settings)?),
-        llm::client_options(ep, config.chunk.encoding),
+        ep.client_options(config.chunk.encoding),
     );
     let started = std::time::Instant::now();
     let result = rt.block_on(client.chat_json(&ping_request(ep.temperature, ep.seed)));
@@ -88,7 +88,7 @@ pub fn ping(config: &Config) -> anyhow::Result<Outcome> {
 }
 
 pub fn models(config: &Config) -> anyhow::Result<Outcome> {
-    let provider = llm::openai_from_config(&config.endpoint)?;
+    let provider = config.endpoint.provider()?;
     let (ids, _) = runtime()?.block_on(provider.models())?;
     for id in ids {
         println!("{id}");

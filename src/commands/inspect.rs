@@ -1,7 +1,7 @@
 //! Looking at runs: `tolk runs`, `tolk show`, `tolk diff` and `tolk report`.
 
 use super::table::{Align, Table};
-use super::{Outcome, parse_task, preview};
+use super::{Outcome, preview};
 use crate::cli::{DiffArgs, DiffFormat, ReportArgs, RunsArgs, ShowArgs};
 use crate::compare;
 use crate::config::Config;
@@ -86,7 +86,7 @@ pub fn show(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
     let width = console::Term::stdout()
         .size_checked()
         .map_or(100, |(_, w)| w as usize);
-    let task = args.task.task.as_deref().map(parse_task).transpose()?;
+    let task = args.task.task;
     let stance: Option<StanceOut> = read_json(&dir.join(Task::Stance.json_file())).ok();
     if let Some(w) = &manifest.warning {
         println!("note: {w}");
@@ -131,7 +131,7 @@ pub fn diff(args: &DiffArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
     let a = runs::resolve_run(out, &args.a)?;
     let b = runs::resolve_run(out, &args.b)?;
-    let task = args.task.task.as_deref().map(parse_task).transpose()?;
+    let task = args.task.task;
     let d = compare::diff_runs(out, &a, &b, args.doc.as_deref(), task);
     if let Some(doc) = &args.doc
         && d.documents.is_empty()

@@ -15,7 +15,6 @@ mod table;
 
 use crate::cli::{BatchCommand, Cli, Command, ModelCommand, PromptsCommand};
 use crate::config::{self, Config};
-use crate::tasks::Task;
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -91,12 +90,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-/// A task named on the command line.
-fn parse_task(name: &str) -> anyhow::Result<Task> {
-    Task::parse(name)
-        .ok_or_else(|| anyhow::anyhow!("unknown task {name:?} ({})", crate::tasks::names()))
 }
 
 /// The first `n` characters of `text` on one line.

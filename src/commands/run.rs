@@ -18,7 +18,7 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
         progress: !args.no_progress,
     };
     let mut scope = endpoint::scope(config);
-    let mut opts = RunOptions::new(config, &scope, flags.clone())?;
+    let mut opts = RunOptions::new(config, &scope, flags.clone());
     // The inputs, the prompts and the model file first: nothing is fetched, probed or called
     // for a run that cannot start.
     prepare::files(&opts.inputs).map_err(RunError::from)?;
@@ -47,7 +47,7 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
                     })?;
             print_probe(&caps, &mut std::io::stderr())?;
             scope = probed;
-            opts = RunOptions::new(config, &scope, flags)?;
+            opts = RunOptions::new(config, &scope, flags);
         }
     }
     let ep = Arc::new(Endpoint::from_config(config, scope)?);

@@ -15,7 +15,7 @@ pub fn status(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
         inputs: args.inputs.inputs.clone(),
         ..RunFlags::default()
     };
-    let opts = RunOptions::new(config, &scope, flags)?;
+    let opts = RunOptions::new(config, &scope, flags);
     let plan = runtime()?.block_on(plan::plan(&opts, &scope))?;
     let prompts = opts.load_prompts()?;
     let history = runs::list_runs(&opts.out);

@@ -238,11 +238,11 @@ fn hypotheses(r: &Reference, t: &TranslationOut) -> Vec<(String, bool)> {
             .map(|(k, rs)| (overlap(rs.lines), k))
             .filter(|(o, _)| *o > 0)
             .max_by_key(|&(o, k)| (o, std::cmp::Reverse(k)));
-        if let Some((_, k)) = best {
-            if let Some(en) = s.en.as_deref() {
-                out[k].0.push(en);
-                out[k].1 = true;
-            }
+        if let Some((_, k)) = best
+            && let Some(en) = s.en.as_deref()
+        {
+            out[k].0.push(en);
+            out[k].1 = true;
         }
     }
     out.into_iter().map(|(v, any)| (v.join(" "), any)).collect()

@@ -278,9 +278,11 @@ fn layout(lines: &[Line], content: &[usize]) -> Layout {
     }
 }
 
-/// Lines into paragraphs. One pass of a state machine over the content lines (in a footnote
-/// zone or in body text, and what the previous line left open): its rules are read in the
-/// order they apply, so it stays one function, longer than most; each rule says why beside it.
+/// Lines into paragraphs: one pass over the content lines, in two steps a line. A footnote
+/// zone (the notes at the foot of a page) takes the lines that are its notes; every other line
+/// starts a body paragraph or goes on the current one. What a line shows about itself and its
+/// neighbours is read first ([`At`]); what the lines before it left open is the [`Reader`]'s
+/// state. Each rule says why beside it.
 pub(super) fn normalize(raw: &[&str]) -> Normalized {
     let lines: Vec<Line> = raw
         .iter()
@@ -288,24 +290,41 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
         .map(|(i, r)| clean_line(i as u32 + 1, r))
         .collect();
     let content: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].content).collect();
-    let Layout {
-        vocabulary,
-        gaps,
-        base_gap,
-        short_limit,
-        orphans_possible,
-    } = layout(&lines, &content);
+    let layout = layout(&lines, &content);
+    let mut reader = Reader::new(&layout);
+    for k in 0..content.len() {
+        let at = At::of(k, &lines, &content, &layout);
+        let line = &lines[content[k]];
+        if !reader.footnote(line, &at) {
+            reader.body(line, &at);
+        }
+    }
+    let mut paras = reader.paras;
+    paras.sort_by_key(Para::first_line);
+    let kinds = assign_kinds(&paras);
+    assemble(&lines, paras, kinds)
+}
 
-    let mut paras: Vec<Para> = Vec::new();
-    let mut cur_body: Option<usize> = None;
-    let mut cur_foot: Option<usize> = None;
-    let mut in_zone = false;
-    let mut resuming = false;
-    let mut force_break = false;
-    let mut expected_note = 1u32;
+/// What a content line shows about itself and its neighbours.
+struct At<'l> {
+    /// Its index among the content lines.
+    k: usize,
+    /// More blank lines before it than between the lines of a paragraph.
+    gap: bool,
+    /// A paragraph break before it: a gap that is not page layout inside a clause.
+    brk: bool,
+    /// It is indented: the first line of a page, in the text of a PDF extraction.
+    page_start: bool,
+    /// The next content line, and whether a break comes before it.
+    next: Option<&'l Line>,
+    next_brk: bool,
+    words: usize,
+}
 
-    for (k, &i) in content.iter().enumerate() {
-        let line = &lines[i];
+impl<'l> At<'l> {
+    fn of(k: usize, lines: &'l [Line], content: &[usize], layout: &Layout) -> At<'l> {
+        let (gaps, base_gap) = (&layout.gaps, layout.base_gap);
+        let line = &lines[content[k]];
         let text = line.clean.as_str();
         // A single extra blank line between a line that stops mid-clause and a line that goes on
         // in lower case is page layout, not a paragraph break ("coördine-" / "" / "rende").
@@ -314,96 +333,152 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
             && !ends_clause(&lines[content[k - 1]].clean)
             && text.chars().next().is_some_and(char::is_lowercase)
             && !LIST_START.is_match(text);
-        let brk = k > 0 && gaps[k] > base_gap && !mid_clause;
-        let page_start = line.lead_ws >= 1;
-        let note_number = if line.lead_ws == 0 {
-            FOOTNOTE_START
-                .captures(text)
-                .and_then(|c| c[1].parse::<u32>().ok())
-                .filter(|&n| n >= expected_note && n <= expected_note + 3)
-        } else {
-            None
-        };
-        let next = content.get(k + 1).map(|&j| &lines[j]);
-        let next_brk = content
-            .get(k + 1)
-            .map(|_| gaps[k + 1] > base_gap)
-            .unwrap_or(true);
-        let words = text.split_whitespace().count();
-
-        if in_zone {
-            let foot = cur_foot.expect("a zone has a footnote");
-            let last = paras[foot].last().to_owned();
-            if page_start && !line.sup_footnote {
-                in_zone = false;
-                resuming = true;
-            } else if line.sup_footnote || note_number.is_some() {
-                if let Some(n) = note_number {
-                    expected_note = n + 1;
-                }
-                paras.push(Para::new(line, true));
-                cur_foot = Some(paras.len() - 1);
-                continue;
-            } else if line.md_heading
-                || line.letterhead
-                || (brk
-                    && (ends_sentence(&last) || url_like(&last))
-                    && starts_upper(text)
-                    && !url_like(text))
-            {
-                in_zone = false;
-                cur_body = None;
-            } else {
-                paras[foot].push(line, &vocabulary);
-                continue;
-            }
-        } else {
-            let prev_ends = cur_body.is_none_or(|b| ends_sentence(paras[b].last()));
-            let starts_zone = line.sup_footnote
-                || (note_number.is_some() && k > 0 && gaps[k] > base_gap)
-                || (orphans_possible && line.lead_ws >= 2 && k > 0 && prev_ends);
-            if starts_zone {
-                if let Some(n) = note_number {
-                    expected_note = n + 1;
-                }
-                paras.push(Para::new(line, true));
-                cur_foot = Some(paras.len() - 1);
-                in_zone = true;
-                continue;
-            }
+        let gap = k > 0 && gaps[k] > base_gap;
+        At {
+            k,
+            gap,
+            brk: gap && !mid_clause,
+            page_start: line.lead_ws >= 1,
+            next: content.get(k + 1).map(|&j| &lines[j]),
+            next_brk: content
+                .get(k + 1)
+                .map(|_| gaps[k + 1] > base_gap)
+                .unwrap_or(true),
+            words: text.split_whitespace().count(),
         }
+    }
+}
 
-        // Body text.
-        let prev_last = cur_body.map(|b| paras[b].last().to_owned());
+/// The paragraphs read so far, and what the lines before left open.
+struct Reader<'a> {
+    layout: &'a Layout,
+    paras: Vec<Para>,
+    cur_body: Option<usize>,
+    cur_foot: Option<usize>,
+    /// Inside a footnote zone.
+    in_zone: bool,
+    /// Body text resumes after a footnote zone (a new page): it goes on the paragraph the
+    /// page break cut, unless that one had ended.
+    resuming: bool,
+    /// The line before (a heading, a letterhead line, a section number) ends its paragraph.
+    force_break: bool,
+    /// The number the next footnote should have.
+    expected_note: u32,
+}
+
+impl<'a> Reader<'a> {
+    fn new(layout: &'a Layout) -> Reader<'a> {
+        Reader {
+            layout,
+            paras: Vec::new(),
+            cur_body: None,
+            cur_foot: None,
+            in_zone: false,
+            resuming: false,
+            force_break: false,
+            expected_note: 1,
+        }
+    }
+
+    /// A footnote number opening the line, when it is the next note's (or a few after it):
+    /// a line of the body that starts with a number is not a note.
+    fn note_number(&self, line: &Line) -> Option<u32> {
+        if line.lead_ws != 0 {
+            return None;
+        }
+        FOOTNOTE_START
+            .captures(&line.clean)
+            .and_then(|c| c[1].parse::<u32>().ok())
+            .filter(|&n| n >= self.expected_note && n <= self.expected_note + 3)
+    }
+
+    /// A new footnote paragraph from `line`.
+    fn new_note(&mut self, line: &Line, number: Option<u32>) {
+        if let Some(n) = number {
+            self.expected_note = n + 1;
+        }
+        self.paras.push(Para::new(line, true));
+        self.cur_foot = Some(self.paras.len() - 1);
+    }
+
+    /// Take `line` into the footnote zone when it belongs there (a note, or the rest of one),
+    /// or open a zone with it; leave it to the body (false) when the zone ends before it.
+    fn footnote(&mut self, line: &Line, at: &At<'_>) -> bool {
+        let text = line.clean.as_str();
+        let number = self.note_number(line);
+        if !self.in_zone {
+            let prev_ends = self
+                .cur_body
+                .is_none_or(|b| ends_sentence(self.paras[b].last()));
+            let starts_zone = line.sup_footnote
+                || (number.is_some() && at.gap)
+                || (self.layout.orphans_possible && line.lead_ws >= 2 && at.k > 0 && prev_ends);
+            if starts_zone {
+                self.new_note(line, number);
+                self.in_zone = true;
+            }
+            return starts_zone;
+        }
+        let foot = self.cur_foot.expect("a zone has a footnote");
+        let last = self.paras[foot].last().to_owned();
+        if at.page_start && !line.sup_footnote {
+            // The next page's body begins.
+            self.in_zone = false;
+            self.resuming = true;
+            false
+        } else if line.sup_footnote || number.is_some() {
+            self.new_note(line, number);
+            true
+        } else if line.md_heading
+            || line.letterhead
+            || (at.brk
+                && (ends_sentence(&last) || url_like(&last))
+                && starts_upper(text)
+                && !url_like(text))
+        {
+            // The zone ends at a heading, or at a new sentence after a finished note.
+            self.in_zone = false;
+            self.cur_body = None;
+            false
+        } else {
+            self.paras[foot].push(line, &self.layout.vocabulary);
+            true
+        }
+    }
+
+    /// `line` starts a body paragraph or goes on the current one.
+    fn body(&mut self, line: &Line, at: &At<'_>) {
+        let text = line.clean.as_str();
+        let prev_last = self.cur_body.map(|b| self.paras[b].last().to_owned());
         let prev_ends = prev_last.as_deref().is_none_or(ends_sentence);
         let prev_clause = prev_last.as_deref().is_none_or(ends_clause);
         let section = SECTION_NUMBER.is_match(text);
         let list_start = LIST_START.is_match(text) && !section;
-        let short_title = text.chars().count() <= short_limit
+        let short_title = text.chars().count() <= self.layout.short_limit
             && !ends_with_punct(text)
             && starts_upper(text)
-            && words <= 12
+            && at.words <= 12
             && !list_start;
         let heading_line = short_title
-            && (prev_ends || brk || prev_clause)
-            && next.is_some_and(|n| starts_upper(&n.clean));
-        let page_title = page_start && short_title && words <= 4 && next_brk;
+            && (prev_ends || at.brk || prev_clause)
+            && at.next.is_some_and(|n| starts_upper(&n.clean));
+        let page_title = at.page_start && short_title && at.words <= 4 && at.next_brk;
         let field = FIELD.is_match(text);
-        let new_para = cur_body.is_none()
-            || force_break
+        let new_para = self.cur_body.is_none()
+            || self.force_break
             || field
             || line.md_heading
             || line.letterhead
             || section
             || page_title
             || heading_line
-            || if resuming {
+            || if self.resuming {
                 prev_ends
             } else {
-                brk || (page_start && prev_ends)
+                at.brk || (at.page_start && prev_ends)
             }
-            || (list_start && (brk || prev_clause));
-        resuming = false;
+            || (list_start && (at.brk || prev_clause));
+        self.resuming = false;
         if new_para {
             let mut p = Para::new(line, false);
             if line.md_heading {
@@ -411,18 +486,15 @@ pub(super) fn normalize(raw: &[&str]) -> Normalized {
             } else if line.letterhead {
                 p.forced = Some(Kind::Address);
             }
-            paras.push(p);
-            cur_body = Some(paras.len() - 1);
+            self.paras.push(p);
+            self.cur_body = Some(self.paras.len() - 1);
         } else {
-            let b = cur_body.expect("checked above");
-            paras[b].push(line, &vocabulary);
+            let b = self.cur_body.expect("checked above");
+            self.paras[b].push(line, &self.layout.vocabulary);
         }
-        force_break = line.md_heading || line.letterhead || section || heading_line || page_title;
+        self.force_break =
+            line.md_heading || line.letterhead || section || heading_line || page_title;
     }
-
-    paras.sort_by_key(Para::first_line);
-    let kinds = assign_kinds(&paras);
-    assemble(&lines, paras, kinds)
 }
 
 fn assign_kinds(paras: &[Para]) -> Vec<Kind> {

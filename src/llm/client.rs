@@ -144,7 +144,7 @@ impl Client {
         let started_once = std::sync::Once::new();
         let result = self
             .provider
-            .chat_started(request, &|| started_once.call_once(&started))
+            .chat_started(request, &|| started_once.call_once(started))
             .await;
         if started_once.is_completed() {
             self.stats.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -227,7 +227,7 @@ impl Client {
         on_sent: Sent<'_>,
     ) -> Result<(Completion, Value), LlmError> {
         if request.schema.is_none() {
-            return Err(LlmError::Local("chat_json needs a schema".into()));
+            return Err(LlmError::NoSchema("chat_json"));
         }
         let mut base = request.clone();
         let mut current = base.clone();

@@ -154,22 +154,21 @@ impl LocalProvider {
     pub fn start(settings: LocalSettings) -> Result<LocalProvider, LlmError> {
         let missing = missing_cpu_features();
         if !missing.is_empty() {
-            return Err(LlmError::Local(format!(
-                "this build of the embedded model needs CPU features this machine lacks ({}); \
-                 use an endpoint (--endpoint), or rebuild here: {}",
-                missing.join(", "),
-                if missing.iter().any(|f| f.starts_with("avx512")) {
-                    "./run.sh builds for this machine (or GGML_AVX512=OFF cargo build --release)"
-                } else {
-                    "GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF GGML_AVX=OFF cargo build --release"
-                }
-            )));
+            let rebuild = if missing.iter().any(|f| f.starts_with("avx512")) {
+                "./run.sh builds for this machine (or GGML_AVX512=OFF cargo build --release)"
+            } else {
+                "GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF GGML_AVX=OFF cargo build --release"
+            };
+            return Err(LlmError::CpuFeatures {
+                missing: missing.iter().map(|f| f.to_string()).collect(),
+                rebuild,
+            });
         }
         if !settings.model_path.is_file() {
-            return Err(LlmError::Local(format!(
-                "no model file at {} (tolk model fetch gets the default one)",
-                settings.model_path.display()
-            )));
+            return Err(LlmError::NoModelFile {
+                path: settings.model_path.clone(),
+                hint: "tolk model fetch gets the default one",
+            });
         }
         let model_name = settings
             .model_path
@@ -184,10 +183,10 @@ impl LocalProvider {
         let handle = std::thread::Builder::new()
             .name("tolk-local-model".into())
             .spawn(move || worker(settings, name, rx, ready_tx, worker_stats))
-            .map_err(|e| LlmError::Local(format!("cannot start the model thread: {e}")))?;
+            .map_err(|e| local_err("starting its thread", e))?;
         let n_ctx = ready_rx
             .recv()
-            .map_err(|_| LlmError::Local("the model thread stopped while loading".into()))??;
+            .map_err(|_| LlmError::ModelThread("stopped while loading"))??;
         Ok(LocalProvider {
             queue: Some(tx),
             worker: Some(handle),
@@ -230,20 +229,18 @@ impl Provider for LocalProvider {
             let (admitted_tx, admitted_rx) = tokio::sync::oneshot::channel();
             self.queue
                 .as_ref()
-                .ok_or_else(|| LlmError::Local("the model thread has stopped".into()))?
+                .ok_or(LlmError::ModelThread("has stopped"))?
                 .send(Job {
                     request: request.clone(),
                     reply: tx,
                     admitted: Some(admitted_tx),
                 })
-                .map_err(|_| LlmError::Local("the model thread has stopped".into()))?;
+                .map_err(|_| LlmError::ModelThread("has stopped"))?;
             let mut admitted = Some(admitted_rx);
             loop {
                 tokio::select! {
                     reply = &mut rx => {
-                        return reply.map_err(|_| {
-                            LlmError::Local("the model thread dropped the call".into())
-                        })?;
+                        return reply.map_err(|_| LlmError::ModelThread("dropped the call"))?;
                     }
                     told = async { admitted.as_mut().expect("guarded").await }, if admitted.is_some() => {
                         admitted = None;
@@ -265,8 +262,12 @@ impl Provider for LocalProvider {
     }
 }
 
-fn local_err(what: &str, e: impl std::fmt::Display) -> LlmError {
-    LlmError::Local(format!("{what}: {e}"))
+/// llama.cpp (or the engine around it) failed at `what`; its error is kept as the source.
+fn local_err(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> LlmError {
+    LlmError::Engine {
+        what: what.to_string(),
+        source: std::sync::Arc::new(e),
+    }
 }
 
 /// The model, loaded, and the backend it runs on.

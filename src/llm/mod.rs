@@ -15,13 +15,10 @@ pub mod structured;
 
 pub use client::{Client, ClientOptions, Sent, Stats};
 
-use serde::{Deserialize, Serialize};
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
-
 /// A boxed future, so that providers can live behind `dyn Provider`.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -169,9 +166,63 @@ pub enum LlmError {
     RetriesExhausted { attempts: u32, last: Box<LlmError> },
     #[error("the prompt and reply need {tokens} tokens; the model's context holds {limit}")]
     ContextExceeded { tokens: u32, limit: u32 },
-    #[error("{0}")]
-    Local(String),
+    /// No endpoint is configured where one is needed (`endpoint.base_url`).
+    #[error(
+        "no endpoint configured (endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or --endpoint)"
+    )]
+    NoEndpoint,
+    /// No endpoint is configured, and this build of tolk has no embedded model.
+    #[error(
+        "no endpoint configured (endpoint.base_url in tolk.toml, TOLK_ENDPOINT_BASE_URL, or \
+         --endpoint), and this build of tolk has no embedded model (built without the `local` \
+         feature)"
+    )]
+    NoEmbeddedModel,
+    /// A structured call was made without a JSON Schema: a bug in its caller.
+    #[error("{0} needs a JSON Schema")]
+    NoSchema(&'static str),
+    /// The HTTP client could not be built from the configuration (a header, the API key).
+    #[error("cannot set up the HTTP client: {what}")]
+    ClientSetup {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    /// This build of the embedded engine needs CPU features the machine lacks.
+    #[error(
+        "this build of the embedded model needs CPU features this machine lacks ({}); use an \
+         endpoint (--endpoint), or rebuild here: {rebuild}",
+        missing.join(", ")
+    )]
+    CpuFeatures {
+        missing: Vec<String>,
+        /// How to build for this machine.
+        rebuild: &'static str,
+    },
+    /// The embedded model's file is not there.
+    #[error("no model file at {} ({hint})", path.display())]
+    NoModelFile {
+        path: std::path::PathBuf,
+        /// Where the path came from, or how to get the file.
+        hint: &'static str,
+    },
+    /// The embedded model could not be fetched.
+    #[error("fetching the embedded model")]
+    ModelFetch(#[source] Cause),
+    /// The embedded model's worker thread is gone (it panicked, or could not start).
+    #[error("the model thread {0}")]
+    ModelThread(&'static str),
+    /// llama.cpp failed at a step of the embedded model's work.
+    #[error("the embedded model, {what}: {source}")]
+    Engine {
+        what: String,
+        #[source]
+        source: Cause,
+    },
 }
+
+/// The cause of an [`LlmError`], kept as its source (shared, so that the error stays `Clone`).
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 impl LlmError {
     /// The HTTP status, when the error came with one.
@@ -262,7 +313,15 @@ pub fn retryable(err: &LlmError) -> bool {
         | LlmError::Truncated { .. }
         | LlmError::RetriesExhausted { .. }
         | LlmError::ContextExceeded { .. }
-        | LlmError::Local(_) => false,
+        | LlmError::NoEndpoint
+        | LlmError::NoEmbeddedModel
+        | LlmError::NoSchema(_)
+        | LlmError::ClientSetup { .. }
+        | LlmError::CpuFeatures { .. }
+        | LlmError::NoModelFile { .. }
+        | LlmError::ModelFetch(_)
+        | LlmError::ModelThread(_)
+        | LlmError::Engine { .. } => false,
     }
 }
 
@@ -288,42 +347,69 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// The HTTP provider for an `[endpoint]` section, with the key read from the variable it names.
-pub fn openai_from_config(
-    ep: &crate::config::EndpointConfig,
-) -> Result<openai::OpenAiProvider, LlmError> {
-    let base_url = ep
-        .base_url
-        .clone()
-        .ok_or_else(|| LlmError::Local("no endpoint configured (endpoint.base_url)".into()))?;
-    openai::OpenAiProvider::new(openai::OpenAiSettings {
-        base_url,
-        model: ep.model.clone().unwrap_or_else(|| "default".into()),
-        api_key: crate::config::ApiKey::from_env(&ep.api_key_env),
-        timeout: ep.timeout(),
-        connect_timeout: Duration::from_secs_f64(ep.connect_timeout_s),
-        mode: ep
-            .structured_output
-            .unwrap_or(crate::config::StructuredMode::JsonSchema),
-        extra_headers: ep.extra_headers.clone(),
-        extra_body: ep.extra_body.clone(),
-    })
+/// How structured output is asked of the endpoint.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hash,
+    clap::ValueEnum,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredMode {
+    /// `response_format: {"type": "json_schema", ...}` (OpenAI, vLLM, Ollama).
+    JsonSchema,
+    /// `response_format: {"type": "json_object", "schema": ...}` (llama-cpp-python's extension).
+    JsonObjectSchema,
+    /// `response_format: {"type": "json_object"}`: valid JSON, shape from the prompt.
+    JsonObject,
+    /// No response_format; the schema is in the prompt.
+    Prompt,
 }
 
-/// Client limits from an `[endpoint]` section.
-pub fn client_options(
-    ep: &crate::config::EndpointConfig,
-    encoding: crate::chunk::TokenEncoding,
-) -> ClientOptions {
-    ClientOptions {
-        concurrency: ep.concurrency,
-        max_retries: ep.max_retries,
-        retry_base: Duration::from_millis(ep.retry_base_ms),
-        retry_max: Duration::from_millis(ep.retry_max_ms),
-        rpm: ep.rpm,
-        tpm: ep.tpm,
-        max_tokens_retry: ep.max_tokens_retry,
-        encoding,
+impl StructuredMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StructuredMode::JsonSchema => "json_schema",
+            StructuredMode::JsonObjectSchema => "json_object_schema",
+            StructuredMode::JsonObject => "json_object",
+            StructuredMode::Prompt => "prompt",
+        }
+    }
+}
+
+/// An API key, held as a `secrecy` secret (zeroed when dropped). Its `Debug` is redacted and it
+/// has no `Display` or `Serialize`: the only way to read it is [`ApiKey::expose`], used where
+/// the Authorization header is built.
+#[derive(Clone)]
+pub struct ApiKey(secrecy::SecretString);
+
+impl ApiKey {
+    /// The key from the environment variable `var`, if set and non-empty.
+    pub fn from_env(var: &str) -> Option<ApiKey> {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(ApiKey::new)
+    }
+
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(secrecy::SecretString::from(key.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(&self.0)
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey([redacted])")
     }
 }
 

@@ -4,11 +4,12 @@
 //! strict enums reject: `finish_reason: "eos"`, no `usage`, extra fields, and error bodies that are
 //! plain text ("Internal Server Error") or not OpenAI-shaped.
 
-use super::{BoxFuture, ChatRequest, Completion, LlmError, Provider, ProviderInfo, Usage};
-use crate::config::{ApiKey, StructuredMode};
+use super::{ApiKey, StructuredMode};
+use super::{BoxFuture, Cause, ChatRequest, Completion, LlmError, Provider, ProviderInfo, Usage};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// How to reach one endpoint. Built from the `[endpoint]` config by the caller; holds only what
@@ -36,16 +37,22 @@ impl OpenAiProvider {
     pub fn new(settings: OpenAiSettings) -> Result<OpenAiProvider, LlmError> {
         let mut headers = HeaderMap::new();
         for (k, v) in &settings.extra_headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| LlmError::Local(format!("extra header {k:?}: {e}")))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|e| LlmError::Local(format!("extra header {k:?}: {e}")))?;
+            let setup = |e: Cause| LlmError::ClientSetup {
+                what: format!("extra header {k:?}"),
+                source: Some(e),
+            };
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| setup(Arc::new(e)))?;
+            let value = HeaderValue::from_str(v).map_err(|e| setup(Arc::new(e)))?;
             headers.insert(name, value);
         }
         if let Some(key) = &settings.api_key {
             let mut value =
+                // The header error is not kept as a source: nothing of the key may reach a message.
                 HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
-                    LlmError::Local("the API key holds characters not allowed in a header".into())
+                    LlmError::ClientSetup {
+                        what: "the API key holds characters not allowed in a header".into(),
+                        source: None,
+                    }
                 })?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
@@ -56,7 +63,10 @@ impl OpenAiProvider {
             .connect_timeout(settings.connect_timeout)
             .user_agent(concat!("tolk/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| LlmError::Local(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| LlmError::ClientSetup {
+                what: "building it".into(),
+                source: Some(Arc::new(e)),
+            })?;
         let url = format!(
             "{}/chat/completions",
             settings.base_url.trim_end_matches('/')

@@ -11,9 +11,9 @@
 //! rejects is not retried. When no mode passes, `prompt` is used: client-side validation and
 //! repair stay on in every mode.
 
+use super::StructuredMode;
 use super::openai::{OpenAiProvider, OpenAiSettings};
 use super::{ChatRequest, Client, ClientOptions, LlmError, Message, SchemaSpec, structured};
-use crate::config::StructuredMode;
 use crate::store::{Durability, read_json, write_json_with};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

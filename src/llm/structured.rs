@@ -26,7 +26,7 @@ pub fn accept(completion: &Completion, request: &ChatRequest) -> Result<Value, L
     let schema = request
         .schema
         .as_ref()
-        .ok_or_else(|| LlmError::Local("a structured reply needs a schema".into()))?;
+        .ok_or(LlmError::NoSchema("a structured reply"))?;
     parse_and_validate(&completion.content, &schema.schema)
 }
 

@@ -21,7 +21,7 @@ pub mod retry;
 pub mod staleness;
 pub mod write;
 
-pub use options::{OptionsError, RunFlags, RunOptions};
+pub use options::{RunFlags, RunOptions};
 
 use crate::endpoint::Endpoint;
 use crate::ingest;
@@ -30,10 +30,9 @@ use crate::progress::Progress;
 use crate::store::StoreError;
 use crate::store::cache::Cache;
 use crate::store::run::{Manifest, TaskStatus};
-use crate::tasks::{Task, TaskContext, TaskResult};
+use crate::tasks::{Prior, Task, TaskContext, TaskOutput, TaskResult, When};
 use executor::{Counted, Executor};
 use prepare::Prepared;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,8 +50,6 @@ pub enum RunError {
     Prompt(#[from] crate::prompt::PromptError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Options(#[from] OptionsError),
     #[error("the endpoint {endpoint} cannot be reached")]
     Unreachable {
         endpoint: String,
@@ -145,7 +142,19 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         opts.refresh,
         progress.clone(),
     ));
-    let finished = schedule(&inputs.docs, opts, &ctx, &exec, &progress).await?;
+    let letter = Arc::new(LetterRun {
+        ctx: ctx.clone(),
+        chunking: opts.chunk,
+        exec: exec.clone(),
+        progress: progress.clone(),
+        checker: crate::checks::Checker::new(
+            &prompts.glossary,
+            prompts.get("summary_reduce").system(),
+        ),
+        model: ep.scope.model.clone(),
+        started,
+    });
+    let finished = schedule(&inputs.docs, opts, &letter).await?;
     progress.finish();
     if let Some(source) = exec.connect_error() {
         return Err(RunError::Unreachable {
@@ -174,48 +183,24 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
     )?)
 }
 
-/// Every task of every document at once (the client bounds what is in flight), until all are
-/// done or Ctrl-C, which stops the run cleanly: what was answered is in the cache.
+/// Every letter at once (the client bounds what is in flight), each letter's tasks as its
+/// graph allows ([`run_letter`]), until all are done or Ctrl-C, which stops the run cleanly:
+/// what was answered is in the cache.
 async fn schedule(
     docs: &[Prepared],
     opts: &RunOptions,
-    ctx: &Arc<TaskContext>,
-    exec: &Arc<Executor>,
-    progress: &Arc<Progress>,
+    letter: &Arc<LetterRun>,
 ) -> Result<Vec<Finished>, RunError> {
-    let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
-    let mut pending: BTreeMap<String, usize> = BTreeMap::new();
-    // Review and refine read the translation, so a letter's translate, review and refine run
-    // one after the other in one job; its other tasks run beside them.
-    let chaining = opts.tasks.iter().any(|t| t.reads_translation());
-    let chained = |t: Task| chaining && (t == Task::Translate || t.reads_translation());
     for p in docs {
-        progress.doc_started(&p.doc.id);
-        pending.insert(p.doc.id.clone(), opts.tasks.len());
-        let mut jobs: Vec<Vec<Task>> = opts
-            .tasks
-            .iter()
-            .filter(|&&t| !chained(t))
-            .map(|&t| vec![t])
-            .collect();
-        let chain: Vec<Task> = opts.tasks.iter().copied().filter(|&t| chained(t)).collect();
-        if !chain.is_empty() {
-            jobs.push(chain);
-        }
-        for job in jobs {
-            let (doc, chunks, ctx, exec, progress) = (
-                p.doc.clone(),
-                p.chunks.clone(),
-                ctx.clone(),
-                exec.clone(),
-                progress.clone(),
-            );
-            let chunking = opts.chunk;
-            set.spawn(async move {
-                run_job(&job, &doc, chunks, ctx, chunking, &exec, &progress, started).await
-            });
-        }
+        letter.progress.doc_started(&p.doc.id);
+        let (doc, chunks, tasks, letter) = (
+            p.doc.clone(),
+            p.chunks.clone(),
+            opts.tasks.clone(),
+            letter.clone(),
+        );
+        set.spawn(async move { letter.run(&tasks, &doc, chunks).await });
     }
     let mut finished = Vec::new();
     loop {
@@ -223,20 +208,14 @@ async fn schedule(
             next = set.join_next() => {
                 let Some(joined) = next else { break };
                 let Ok(done) = joined else { continue };
-                for f in done {
-                    progress.task_done(&f.doc_id, f.task.name(), &write::status_of(&f.result).to_string());
-                    if let Some(n) = pending.get_mut(&f.doc_id) {
-                        *n -= 1;
-                        if *n == 0 {
-                            progress.doc_done(&f.doc_id);
-                        }
-                    }
-                    finished.push(f);
+                if let Some(f) = done.first() {
+                    letter.progress.doc_done(&f.doc_id);
                 }
+                finished.extend(done);
             }
             _ = tokio::signal::ctrl_c() => {
                 set.abort_all();
-                progress.finish();
+                letter.progress.finish();
                 return Err(RunError::Interrupted);
             }
         }
@@ -244,79 +223,160 @@ async fn schedule(
     Ok(finished)
 }
 
-/// Run a letter's `tasks` one after the other, each after the outputs it reads: review gets the
-/// translation, refine the translation and the review, and refine's English goes into the
-/// translation (the draft kept) before it is written.
-#[allow(clippy::too_many_arguments)]
-async fn run_job(
-    tasks: &[Task],
-    doc: &ingest::Document,
-    chunks: Arc<Vec<crate::chunk::Chunk>>,
-    ctx: Arc<TaskContext>,
-    chunking: crate::chunk::ChunkConfig,
-    exec: &Executor,
-    progress: &Progress,
-    started: Instant,
-) -> Vec<Finished> {
-    use crate::tasks::{Prior, TaskOutput};
-    let mut done: Vec<Finished> = Vec::new();
-    for &task in tasks {
-        let output = |t: Task| {
-            done.iter()
-                .find(|f| f.task == t)
-                .and_then(|f| f.result.output.as_ref())
-        };
-        let prior = Prior {
-            translation: match output(Task::Translate) {
-                Some(TaskOutput::Translation(t)) => Some(t),
-                _ => None,
-            },
-            review: match output(Task::Review) {
-                Some(TaskOutput::Review(r)) => Some(r),
-                _ => None,
-            },
-        };
+/// What every letter of a run shares: the run's context, the executor, the progress display,
+/// the checks, and the model a task's output names when none of its answers did.
+pub struct LetterRun {
+    pub ctx: Arc<TaskContext>,
+    pub chunking: crate::chunk::ChunkConfig,
+    pub exec: Arc<Executor>,
+    pub progress: Arc<Progress>,
+    pub checker: crate::checks::Checker,
+    pub model: String,
+    pub started: Instant,
+}
+
+/// One task of a letter whose calls are done, before its output is final.
+struct Ran {
+    task: Task,
+    tried: retry::Tried,
+    secs: f64,
+    calls: u64,
+}
+
+impl LetterRun {
+    /// Run a letter's `tasks` as the task graph says ([`Task::reads`]): each task's calls as
+    /// soon as the outputs they read are there (review after the translation, refine after
+    /// both; the others at once), then each output made final after the outputs it reads
+    /// before that (refine's English into the translation, the translation's English under the
+    /// stance quotes), then checked. What it returns is final: writing it is only writing.
+    async fn run(
+        &self,
+        tasks: &[Task],
+        doc: &ingest::Document,
+        chunks: Arc<Vec<crate::chunk::Chunk>>,
+    ) -> Vec<Finished> {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let mut ran: Vec<Ran> = Vec::new();
+        // The outputs of the tasks that ran, for the tasks that read them before their calls.
+        let mut outputs: Vec<(Task, Arc<TaskOutput>)> = Vec::new();
+        let mut waiting: Vec<Task> = tasks.to_vec();
+        let mut running = FuturesUnordered::new();
+        loop {
+            let ready: Vec<Task> = waiting
+                .iter()
+                .copied()
+                .filter(|t| {
+                    t.needs()
+                        .all(|n| !tasks.contains(&n) || ran.iter().any(|r| r.task == n))
+                })
+                .collect();
+            waiting.retain(|t| !ready.contains(t));
+            for task in ready {
+                let inputs: Vec<(Task, Arc<TaskOutput>)> = outputs
+                    .iter()
+                    .filter(|(t, _)| task.needs().any(|n| n == *t))
+                    .cloned()
+                    .collect();
+                running.push(self.run_task(task, doc, chunks.clone(), inputs));
+            }
+            let Some(done) = running.next().await else {
+                break;
+            };
+            self.progress.task_done(
+                &doc.id,
+                done.task.name(),
+                &write::status_of(&done.tried.result).to_string(),
+            );
+            if let Some(o) = &done.tried.result.output {
+                outputs.push((done.task, Arc::new(o.clone())));
+            }
+            ran.push(done);
+        }
+        drop(outputs);
+        self.finish(ran, doc)
+    }
+
+    /// One task's calls, with the outputs it reads before them, tried again with smaller
+    /// pieces when its failure says so.
+    async fn run_task(
+        &self,
+        task: Task,
+        doc: &ingest::Document,
+        chunks: Arc<Vec<crate::chunk::Chunk>>,
+        inputs: Vec<(Task, Arc<TaskOutput>)>,
+    ) -> Ran {
+        let read: Vec<(Task, &TaskOutput)> = inputs.iter().map(|(t, o)| (*t, o.as_ref())).collect();
+        let prior = Prior::of(task, When::BeforeRun, &read);
         if task == Task::Refine
             && let (Some(t), Some(r)) = (prior.translation, prior.review)
         {
-            progress.add_calls(crate::tasks::refine::count(t, r) as u64);
+            self.progress
+                .add_calls(crate::tasks::refine::count(t, r) as u64);
         }
-        let counted = Counted::new(exec);
+        let counted = Counted::new(self.exec.as_ref());
         let tried = retry::run_task(
             task,
             doc,
-            chunks.clone(),
-            ctx.clone(),
-            chunking,
+            chunks,
+            self.ctx.clone(),
+            self.chunking,
             &counted,
-            progress,
+            &self.progress,
             prior,
         )
         .await;
-        done.push(Finished {
-            doc_id: doc.id.clone(),
+        Ran {
             task,
-            result: tried.result,
-            secs: started.elapsed().as_secs_f64(),
+            tried,
+            secs: self.started.elapsed().as_secs_f64(),
             calls: counted.calls(),
-            notes: tried.notes,
-        });
+        }
     }
-    let refined = done.iter().find_map(|f| match (&f.task, &f.result.output) {
-        (Task::Refine, Some(TaskOutput::Refine(r))) => Some(r.clone()),
-        _ => None,
-    });
-    if let Some(r) = refined
-        && let Some(Finished {
-            result:
-                TaskResult {
-                    output: Some(TaskOutput::Translation(t)),
-                    ..
-                },
-            ..
-        }) = done.iter_mut().find(|f| f.task == Task::Translate)
-    {
-        r.apply(t);
+
+    /// Every output made final, in the graph's order: a task's output after the outputs it
+    /// reads [`When::BeforeFinal`] are final themselves; then its model named, its pages found
+    /// and its checks run.
+    fn finish(&self, mut ran: Vec<Ran>, doc: &ingest::Document) -> Vec<Finished> {
+        let model = self.exec.resolved().0.unwrap_or_else(|| self.model.clone());
+        let mut done: Vec<Finished> = Vec::new();
+        while !ran.is_empty() {
+            let i = ran
+                .iter()
+                .position(|r| {
+                    r.task.reads().iter().all(|read| {
+                        read.when != When::BeforeFinal
+                            || !ran.iter().any(|other| other.task == read.task)
+                    })
+                })
+                .expect("the task graph has no cycle (a test in tasks says so)");
+            let Ran {
+                task,
+                tried,
+                secs,
+                calls,
+            } = ran.remove(i);
+            let mut result = tried.result;
+            if let Some(output) = &mut result.output {
+                let finals: Vec<(Task, &TaskOutput)> = done
+                    .iter()
+                    .filter_map(|f| f.result.output.as_ref().map(|o| (f.task, o)))
+                    .collect();
+                task.kind()
+                    .finish(output, Prior::of(task, When::BeforeFinal, &finals));
+                output.fill_model(&model);
+                output.fill_pages(doc);
+                self.checker.output(output);
+            }
+            done.push(Finished {
+                doc_id: doc.id.clone(),
+                task,
+                result,
+                secs,
+                calls,
+                notes: tried.notes,
+            });
+        }
+        done.sort_by_key(|f| f.task);
+        done
     }
-    done
 }

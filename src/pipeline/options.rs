@@ -16,13 +16,6 @@ const ROOM_LOCAL: usize = 4500;
 /// ... and when the context is unknown, letters up to this many tokens go whole.
 const WHOLE_LETTER_UNKNOWN_CONTEXT: usize = 12_000;
 
-/// A bad setting for a run (fatal: nothing is done).
-#[derive(Debug, thiserror::Error)]
-pub enum OptionsError {
-    #[error("unknown task {0:?} ({names})", names = crate::tasks::names())]
-    UnknownTask(String),
-}
-
 /// What the command line says about this run, beside the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct RunFlags {
@@ -97,32 +90,11 @@ pub fn auto_mode(out: &std::path::Path, scope: &Scope) -> (TranslateMode, Option
     }
 }
 
-/// The tasks named in `names`, each once, in their fixed order, with the tasks they read:
-/// review brings translate, refine brings review (and so translate).
-pub fn parse_tasks(names: &[String]) -> Result<Vec<Task>, OptionsError> {
-    let mut tasks = Vec::new();
-    for t in names {
-        let mut task = Some(Task::parse(t).ok_or_else(|| OptionsError::UnknownTask(t.clone()))?);
-        while let Some(t) = task {
-            if !tasks.contains(&t) {
-                tasks.push(t);
-            }
-            task = t.needs();
-        }
-    }
-    tasks.sort();
-    Ok(tasks)
-}
-
 impl RunOptions {
     /// Options from the configuration, the flags, and the endpoint's context size (configured,
     /// remembered or probed), which caps the chunk budget.
-    pub fn new(
-        config: &Config,
-        scope: &Scope,
-        flags: RunFlags,
-    ) -> Result<RunOptions, OptionsError> {
-        let tasks = parse_tasks(&config.run.tasks)?;
+    pub fn new(config: &Config, scope: &Scope, flags: RunFlags) -> RunOptions {
+        let tasks = Task::with_needs(&config.run.tasks);
         let (translate_mode, translate_reason) = match config.translate.mode {
             TranslateMode::Auto => auto_mode(&config.run.out, scope),
             m => (m, None),
@@ -143,7 +115,7 @@ impl RunOptions {
             .context_tokens
             .map(|c| (c as usize).saturating_sub(room).max(c as usize / 4))
             .unwrap_or(WHOLE_LETTER_UNKNOWN_CONTEXT);
-        Ok(RunOptions {
+        RunOptions {
             inputs,
             out: config.run.out.clone(),
             prompts: config.run.prompts_dir(),
@@ -166,7 +138,7 @@ impl RunOptions {
             translate_mode,
             translate_reason,
             analysis_mode: config.analysis.mode.resolve(scope.local),
-        })
+        }
     }
 
     /// What every task needs besides the document, with the prompts loaded.

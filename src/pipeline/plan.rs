@@ -9,10 +9,8 @@ use super::prepare::{self, Prepared, Unreadable};
 use crate::endpoint::Scope;
 use crate::llm::BoxFuture;
 use crate::store::cache::Cache;
-use crate::tasks::review::ReviewOut;
-use crate::tasks::translate::TranslationOut;
 use crate::tasks::{
-    Answer, CallError, CallSpec, Caller, Prior, Task, TaskContext, TaskOutput, TaskResult,
+    Answer, CallError, CallSpec, Caller, Prior, Task, TaskContext, TaskOutput, TaskResult, When,
 };
 use serde::Serialize;
 use std::sync::Mutex;
@@ -60,8 +58,8 @@ pub struct Recorded {
     pub waiting: usize,
 }
 
-/// The outputs `task` reads, as far as the cache has their answers (their own calls are not
-/// recorded here: they are the rows of their own tasks).
+/// The outputs `task` reads before its calls ([`Task::needs`]), as far as the cache has their
+/// answers (their own calls are not recorded here: they are the rows of their own tasks).
 async fn priors(
     task: Task,
     p: &Prepared,
@@ -69,39 +67,23 @@ async fn priors(
     cache: &Cache,
     scope: &Scope,
     refresh: bool,
-) -> (Option<TranslationOut>, Option<ReviewOut>) {
-    if !task.reads_translation() {
-        return (None, None);
-    }
+) -> Vec<(Task, TaskOutput)> {
     let quiet = Recorder::new(cache, scope, refresh);
-    let translation = match Task::Translate
-        .run(&p.doc, &p.chunks, ctx, &quiet)
-        .await
-        .output
-    {
-        Some(TaskOutput::Translation(t)) => Some(t),
-        _ => None,
-    };
-    if task != Task::Refine || translation.is_none() {
-        return (translation, None);
+    let mut outputs: Vec<(Task, TaskOutput)> = Vec::new();
+    for need in Task::with_needs(&task.needs().collect::<Vec<_>>()) {
+        let read: Vec<(Task, &TaskOutput)> = outputs.iter().map(|(t, o)| (*t, o)).collect();
+        let prior = Prior::of(need, When::BeforeRun, &read);
+        let result = need.run_after(&p.doc, &p.chunks, ctx, &quiet, prior).await;
+        match result {
+            // Only a complete review says which segments to refine.
+            TaskResult { error: Some(_), .. } if need == Task::Review => break,
+            TaskResult {
+                output: Some(o), ..
+            } => outputs.push((need, o)),
+            _ => break,
+        }
     }
-    let prior = Prior {
-        translation: translation.as_ref(),
-        review: None,
-    };
-    let review = match Task::Review
-        .run_after(&p.doc, &p.chunks, ctx, &quiet, prior)
-        .await
-    {
-        // Only a complete review says which segments to refine.
-        TaskResult {
-            output: Some(TaskOutput::Review(r)),
-            error: None,
-            ..
-        } => Some(r),
-        _ => None,
-    };
-    (translation, review)
+    outputs
 }
 
 impl<'a> Recorder<'a> {
@@ -126,14 +108,12 @@ pub async fn record(
     scope: &Scope,
     refresh: bool,
 ) -> Recorded {
-    let (translation, review) = priors(task, p, ctx, cache, scope, refresh).await;
+    let outputs = priors(task, p, ctx, cache, scope, refresh).await;
+    let read: Vec<(Task, &TaskOutput)> = outputs.iter().map(|(t, o)| (*t, o)).collect();
+    let prior = Prior::of(task, When::BeforeRun, &read);
     let rec = Recorder::new(cache, scope, refresh);
-    let prior = Prior {
-        translation: translation.as_ref(),
-        review: review.as_ref(),
-    };
     let _ = task.run_after(&p.doc, &p.chunks, ctx, &rec, prior).await;
-    let calls = match (task, &translation, &review) {
+    let calls = match (task, prior.translation, prior.review) {
         // Known once the review is: one call per segment with errors to correct.
         (Task::Refine, Some(t), Some(r)) => crate::tasks::refine::count(t, r),
         _ => task.kind().call_count(&p.doc, &p.chunks, ctx),

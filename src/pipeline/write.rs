@@ -11,7 +11,7 @@ use crate::report::markdown;
 use crate::store::run::{
     InputEntry, Manifest, ModelInfo, Params, TaskStatus, UsageTotals, new_run_id, run_dir,
 };
-use crate::store::{StoreError, write_atomic, write_json};
+use crate::store::{StoreError, Versioned, write_atomic, write_json};
 use crate::tasks::translate::has_words;
 use crate::tasks::{Task, TaskOutput, TaskResult};
 use std::path::Path;
@@ -45,7 +45,7 @@ fn write_output(
     output: &TaskOutput,
     warning: Option<&str>,
 ) -> Result<(), StoreError> {
-    write_json(&doc_dir.join(task.json_file()), output)?;
+    write_json(&doc_dir.join(task.json_file()), &Versioned::new(output))?;
     write_atomic(
         &doc_dir.join(task.md_file()),
         markdown::output(output, warning).as_bytes(),
@@ -88,38 +88,16 @@ fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
         .collect()
 }
 
-/// Quotes asked without their English take it from their letter's translation in this run
-/// ([`crate::tasks::gloss`]), before the checks read it. Answered live or from the cache alike.
-fn gloss_from_translations(finished: &mut [Finished]) {
-    let translations: Vec<(String, crate::tasks::translate::TranslationOut)> = finished
-        .iter()
-        .filter_map(|f| match &f.result.output {
-            Some(TaskOutput::Translation(t)) => Some((f.doc_id.clone(), t.clone())),
-            _ => None,
-        })
-        .collect();
-    for f in finished.iter_mut() {
-        if let Some(TaskOutput::Stance(s)) = &mut f.result.output
-            && let Some((_, t)) = translations.iter().find(|(id, _)| *id == f.doc_id)
-        {
-            crate::tasks::gloss::fill(s, t);
-        }
-    }
-}
-
-/// Write every finished task's output into `dir` and record how it ended in its input's entry
-/// and in the closing table's rows.
+/// Write every finished task's output (final when its task returned) into `dir`, and record
+/// how it ended, and what its checks found, in its input's entry and in the closing table's
+/// rows.
 fn record(
     dir: &Path,
-    inputs: &Inputs,
     finished: Vec<Finished>,
     entries: &mut [InputEntry],
-    model_name: &str,
     warning: Option<&str>,
-    prompts: &PromptSet,
     rows: &mut Vec<TaskRow>,
 ) -> Result<(), StoreError> {
-    let checker = checks::Checker::new(&prompts.glossary, prompts.get("summary_reduce").system());
     for f in finished {
         let entry = entries
             .iter_mut()
@@ -132,13 +110,7 @@ fn record(
         entry.dropped_citations += result.notes.dropped_citations;
         entry.unverified_quotes += result.notes.unverified_quotes;
         let mut found = checks::Tally::new();
-        if let Some(output) = &mut result.output {
-            output.fill_model(model_name);
-            if let Some(p) = inputs.docs.iter().find(|p| p.doc.id == f.doc_id) {
-                output.fill_pages(&p.doc);
-            }
-            // The checks run on every output, answered live or from the cache.
-            checker.output(output);
+        if let Some(output) = &result.output {
             checks::tally(&mut found, checks::findings(output));
             if let TaskOutput::Translation(t) = output {
                 let worded = t.segments.iter().filter(|s| has_words(&s.nl)).count();
@@ -235,23 +207,12 @@ pub fn run_folder(
     std::fs::create_dir_all(&dir).map_err(crate::store::io_err(&dir))?;
     let warning = ep.scope.local.then_some(LOCAL_WARNING);
     let (resolved, fingerprint) = counts.resolved.clone();
-    let model_name = resolved.clone().unwrap_or_else(|| ep.scope.model.clone());
 
     write_sources(&dir, &inputs)?;
     let mut entries = entries_of(&inputs);
     let mut rows = Vec::new();
     finished.sort_by(|a, b| (&a.doc_id, a.task).cmp(&(&b.doc_id, b.task)));
-    gloss_from_translations(&mut finished);
-    record(
-        &dir,
-        &inputs,
-        finished,
-        &mut entries,
-        &model_name,
-        warning,
-        prompts,
-        &mut rows,
-    )?;
+    record(&dir, finished, &mut entries, warning, &mut rows)?;
     record_unreadable(&inputs, &opts.tasks, &mut entries, &mut rows);
     let all_ok = entries.iter().all(InputEntry::all_ok);
     let entries_findings: Vec<checks::Tally> = entries.iter().map(|e| e.findings.clone()).collect();
@@ -297,7 +258,7 @@ pub fn run_folder(
         duration_s: (duration_s * 1000.0).round() / 1000.0,
         exit_status: if all_ok { 0 } else { 1 },
     };
-    write_json(&dir.join("manifest.json"), &manifest)?;
+    write_json(&dir.join("manifest.json"), &Versioned::new(&manifest))?;
     Ok(RunReport {
         run_dir: dir,
         manifest,

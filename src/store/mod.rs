@@ -65,37 +65,29 @@ pub fn write_atomic_with(
 ) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        if durability == Durability::Synced {
-            f.sync_all().map_err(io_err(&tmp))?;
-        }
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        if durability == Durability::Synced
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // A temporary file in the same folder (removed when dropped unpersisted), renamed over the
+    // target: the target is never half-written.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tolk-").suffix(".tmp");
+    // tempfile makes its files private (0600); an output is as readable as any file the user
+    // writes (0666 less the umask), as before.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(io_err(dir))?;
+    tmp.write_all(bytes).map_err(io_err(tmp.path()))?;
+    if durability == Durability::Synced {
+        tmp.as_file().sync_all().map_err(io_err(path))?;
     }
-    result
+    tmp.persist(path).map_err(|e| StoreError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    if durability == Durability::Synced
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Write `value` as pretty JSON, atomically (regenerable durability).
@@ -115,6 +107,31 @@ pub fn write_json_with<T: serde::Serialize>(
     })?;
     bytes.push(b'\n');
     write_atomic_with(path, &bytes, durability)
+}
+
+/// The version of the format of the files a run writes (`translation.json`, `summary.json`,
+/// `stance.json`, `review.json`, `refine.json`, `manifest.json`), written into each as
+/// `format_version`. Raise it when a field changes its meaning or goes away (a new optional
+/// field does not need it), so a user's script can tell. The JSON Schemas of the files are
+/// generated into `docs/reference/schemas/`.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An output file as written: its [`FORMAT_VERSION`] first, then the output's own fields.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+pub struct Versioned<T> {
+    /// The version of this file's format (see docs/reference/schemas/).
+    pub format_version: u32,
+    #[serde(flatten)]
+    pub output: T,
+}
+
+impl<T> Versioned<T> {
+    pub fn new(output: T) -> Versioned<T> {
+        Versioned {
+            format_version: FORMAT_VERSION,
+            output,
+        }
+    }
 }
 
 /// Read JSON from `path`.

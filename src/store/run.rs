@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The model asked for and the one that answered.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct ModelInfo {
     pub requested: String,
     pub resolved: Option<String>,
@@ -15,7 +15,7 @@ pub struct ModelInfo {
 }
 
 /// Parameters that shaped the results.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct Params {
     pub temperature: f64,
     pub seed: Option<u64>,
@@ -37,7 +37,7 @@ pub struct Params {
 /// "..."}`, or `{"status": "unreadable", "reason": "..."}` when the input could not be read, so
 /// the task never ran. The manifest, `tolk status`, the report and the closing table all read
 /// this one type.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TaskStatus {
     Ok,
@@ -107,7 +107,9 @@ impl<'de> Deserialize<'de> for TaskStatus {
 }
 
 /// Findings of the output checks, by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Count {
     pub major: u32,
     pub minor: u32,
@@ -123,7 +125,7 @@ impl Count {
 pub type Tally = BTreeMap<String, Count>;
 
 /// One input document and how its tasks ended.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct InputEntry {
     pub doc_id: String,
     pub path: String,
@@ -153,7 +155,7 @@ pub struct InputEntry {
 }
 
 /// The text extracted from a PDF letter, kept beside its outputs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct SourceText {
     /// `source.txt`, in the document's folder of the run.
     pub file: String,
@@ -162,7 +164,7 @@ pub struct SourceText {
 }
 
 /// Calls, tokens and money.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct UsageTotals {
     /// Live calls answered (retries and repairs not counted: see `attempts`).
     pub requests: u64,
@@ -214,7 +216,7 @@ impl UsageTotals {
 }
 
 /// manifest.json
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 pub struct Manifest {
     pub run_id: String,
     pub label: Option<String>,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// One segment sent back to the translator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RefinedSegment {
     pub id: String,
     pub lines: [u32; 2],
@@ -38,7 +38,7 @@ pub struct RefinedSegment {
 }
 
 /// refine.json
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RefineOut {
     pub doc_id: String,
     pub source: Source,

@@ -23,7 +23,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// What kind of error, after MQM's typology (accuracy split into its four kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Mistranslation,
@@ -78,7 +90,19 @@ impl Category {
 }
 
 /// How much an error matters, with MQM's weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// The meaning stays clear.
@@ -111,7 +135,7 @@ impl Severity {
 }
 
 /// One error the reviewer marked, with where its words were found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewError {
     /// `e1`, `e2`, ... in the letter's order.
     pub id: String,
@@ -146,7 +170,7 @@ pub struct ReviewError {
 
 /// An MQM-style score: penalty points per error (minor 1, major 5, critical 10) over the
 /// Dutch words reviewed, `100 - 100 * penalty / words`. Only verified errors count.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Score {
     /// Dutch words in the segments reviewed.
     pub words: u64,
@@ -207,7 +231,7 @@ fn score(penalty: u32, words: u64) -> f64 {
 }
 
 /// review.json
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewOut {
     pub doc_id: String,
     pub source: Source,

@@ -25,7 +25,7 @@ pub const MAX_POINTS: usize = 7;
 /// Paragraphs a key point cites at most.
 pub const MAX_CITED: usize = 6;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct KeyPoint {
     pub text_en: String,
     /// Line ranges of the cited paragraphs, merged.
@@ -39,7 +39,7 @@ pub struct KeyPoint {
 }
 
 /// summary.json
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SummaryOut {
     pub doc_id: String,
     pub source: Source,

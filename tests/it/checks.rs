@@ -122,9 +122,9 @@ fn swap_term(nl: &str, en: &str, _: Option<&str>) -> Option<String> {
     ];
     static GLOSSARY: std::sync::LazyLock<Vec<tolk::prompt::Term>> =
         std::sync::LazyLock::new(|| PromptSet::load(None).unwrap().glossary);
-    static COMPILED: std::sync::LazyLock<Vec<tolk::checks::glossary::Compiled<'static>>> =
+    static COMPILED: std::sync::LazyLock<Vec<tolk::checks::glossary::Compiled>> =
         std::sync::LazyLock::new(|| tolk::checks::glossary::compile(&GLOSSARY));
-    for t in COMPILED.iter().filter(|g| g.in_dutch(nl)).map(|g| g.term) {
+    for t in COMPILED.iter().filter(|g| g.in_dutch(nl)).map(|g| &g.term) {
         let bare = t.en.split('(').next().unwrap().trim();
         let Some((_, synonym)) = SYNONYMS.iter().find(|(r, _)| *r == bare) else {
             continue;

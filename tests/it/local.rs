@@ -217,7 +217,7 @@ fn offlimits() -> (tolk::ingest::Document, Vec<tolk::chunk::Chunk>) {
 }
 
 /// Beside the translation in the same run, a stance quote is asked without its English, which
-/// is then the translation's (`tasks::gloss`); without it, each quote comes with a gloss.
+/// is then the translation's (`tasks::stance::gloss`); without it, each quote comes with a gloss.
 #[test]
 fn asked_beside_the_translation_a_quote_is_asked_without_its_english() {
     let (doc, chunks) = offlimits();
@@ -519,7 +519,7 @@ fn slots_serve_calls(path: &Path, unified_cache: bool) {
         .enable_all()
         .build()
         .unwrap();
-    let calls = vec![
+    let calls = [
         plain(system, "KAT-1234", 16),
         plain(system, "HUIS-5678", 16),
         structured,
@@ -794,7 +794,7 @@ fn a_quote_told_apart_by_its_first_words_is_decoded_at_once_and_the_reply_is_the
         let forced = provider.stats.forced_tokens.load(Ordering::Relaxed);
         let generated = provider.stats.generated_tokens.load(Ordering::Relaxed);
         assert_eq!(
-            u64::from(reply.usage.unwrap().completion_tokens),
+            reply.usage.unwrap().completion_tokens,
             generated,
             "every token counted once"
         );

@@ -11,7 +11,7 @@
 //! and merged the same way.
 
 use super::{
-    About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
+    About, CallSpec, Caller, Input, Notes, Prior, Segment, Source, Task, TaskContext, TaskKind,
     TaskOutput, TaskResult, ask, call_all, segments, segments_json, whole_document,
 };
 use crate::chunk::Chunk;
@@ -20,12 +20,14 @@ use crate::ingest::Document;
 use crate::llm::BoxFuture;
 use crate::prompt::PromptError;
 use crate::prompt::Topic;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub mod gloss;
+mod out;
 mod schema;
 mod sentences;
 
+pub use out::{EnFrom, Evidence, Overall, StanceOut, TopicOut};
 #[cfg(test)]
 use schema::{BOUND_EVIDENCE, BOUND_NAMES, BOUND_TEXT_CHARS};
 pub use schema::{overall_schema, schema, topic_schema};
@@ -41,98 +43,6 @@ pub const DOC_TYPES: &[&str] = &[
     "position_paper",
     "other",
 ];
-
-/// A quote and where it is in the source.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Evidence {
-    pub quote_nl: String,
-    pub quote_en: String,
-    /// Original lines (1-based, inclusive); null when unverified.
-    pub lines: Option<[u32; 2]>,
-    /// Its page (or pages) in a PDF letter.
-    #[serde(flatten)]
-    pub pages: super::Pages,
-    #[serde(rename = "match")]
-    pub status: Match,
-    pub score: f64,
-    /// Where `quote_en` comes from (not written when it is the model's gloss).
-    #[serde(default, skip_serializing_if = "EnFrom::is_model")]
-    pub en_from: EnFrom,
-}
-
-/// Where the English of a quote comes from.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum EnFrom {
-    /// The model's gloss, written with the quote.
-    #[default]
-    Model,
-    /// The letter's translation: the sentences that stand where the quote stands in its
-    /// paragraph, which has as many sentences in English as in Dutch ([`super::gloss`]).
-    Translation,
-    /// The letter's translation, whose paragraph has another number of sentences than the
-    /// Dutch: the English sentences at the same place in it, which may say a little more or
-    /// less than the quote.
-    TranslationApprox,
-    /// Asked without its English, and this run has no translation of its paragraph (the
-    /// translation failed): a rerun, with the translation cached, fills it.
-    Missing,
-}
-
-impl EnFrom {
-    pub fn is_model(&self) -> bool {
-        *self == EnFrom::Model
-    }
-
-    /// What a reader is told beside the English, when it is not the model's gloss.
-    pub fn note(self) -> Option<&'static str> {
-        match self {
-            EnFrom::Model => None,
-            EnFrom::Translation => Some("from the translation"),
-            EnFrom::TranslationApprox => {
-                Some("from the translation, whose sentences do not match the Dutch one to one")
-            }
-            EnFrom::Missing => {
-                Some("no English: the translation of its paragraph failed; run again to fill it")
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Overall {
-    pub stance: String,
-    pub confidence: f64,
-    pub rationale_en: String,
-    pub evidence: Vec<Evidence>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TopicOut {
-    pub topic: String,
-    pub label: String,
-    pub stance: String,
-    pub confidence: f64,
-    pub rationale_en: String,
-    pub evidence: Vec<Evidence>,
-}
-
-/// stance.json
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct StanceOut {
-    pub doc_id: String,
-    pub source: Source,
-    pub model: String,
-    pub author: Vec<String>,
-    pub addressees: Vec<String>,
-    pub date: Option<String>,
-    pub doc_type: String,
-    pub overall: Overall,
-    pub topics: Vec<TopicOut>,
-    /// What the output checks found.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<super::finding::Finding>,
-}
 
 /// The token budget of a bounded stance answer. At every bound, each of the thirteen judgements
 /// (twelve topics and the overall stance) is about 40 tokens of rationale, 40 of English gloss,
@@ -196,6 +106,14 @@ impl TaskKind for Stance {
 
     fn run<'a>(&'a self, on: Input<'a>) -> BoxFuture<'a, TaskResult> {
         Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+    }
+
+    /// Quotes asked without their English take it from the letter's final translation
+    /// ([`gloss`]), when the run has one.
+    fn finish(&self, output: &mut TaskOutput, read: Prior<'_>) {
+        if let (TaskOutput::Stance(s), Some(t)) = (output, read.translation) {
+            gloss::fill(s, t);
+        }
     }
 }
 
@@ -308,7 +226,7 @@ fn ground_all(
             continue;
         }
         // Asked without its English, the quote takes it from the translation when the outputs
-        // are written ([`super::gloss`]).
+        // are written ([`gloss`]).
         let en = e.get("quote_en").and_then(Value::as_str);
         out.push(Evidence {
             quote_nl: quote,

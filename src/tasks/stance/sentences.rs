@@ -1,7 +1,7 @@
 //! The sentences of a letter's paragraphs: what a constrained quote may be, and how a quote is
-//! matched with the translation's sentences ([`crate::tasks::gloss`]).
+//! matched with the translation's sentences ([`super::gloss`]).
 
-use super::Segment;
+use crate::tasks::Segment;
 
 /// The sentences of some segments, for quote-constrained schemas.
 pub fn sentences(segs: &[Segment]) -> Vec<String> {

@@ -10,9 +10,16 @@
 //! `Debug`, log line and error.
 
 use crate::chunk::{ChunkConfig, TokenEncoding};
+pub use crate::llm::{ApiKey, StructuredMode};
+use crate::llm::{ClientOptions, LlmError, openai};
+use crate::tasks::Task;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
+
+mod load;
+pub use load::{Override, default_path, known_keys, load};
 
 /// A configuration problem. Fatal: `tolk` exits with code 2.
 #[derive(Debug, thiserror::Error)]
@@ -35,34 +42,19 @@ pub enum ConfigError {
     },
 }
 
-/// How structured output is asked of the endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum StructuredMode {
-    /// `response_format: {"type": "json_schema", ...}` (OpenAI, vLLM, Ollama).
-    JsonSchema,
-    /// `response_format: {"type": "json_object", "schema": ...}` (llama-cpp-python's extension).
-    JsonObjectSchema,
-    /// `response_format: {"type": "json_object"}`: valid JSON, shape from the prompt.
-    JsonObject,
-    /// No response_format; the schema is in the prompt.
-    Prompt,
-}
-
-impl StructuredMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StructuredMode::JsonSchema => "json_schema",
-            StructuredMode::JsonObjectSchema => "json_object_schema",
-            StructuredMode::JsonObject => "json_object",
-            StructuredMode::Prompt => "prompt",
-        }
-    }
-}
-
 /// How a letter is translated (`translate.mode`).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hash,
+    clap::ValueEnum,
+    Default,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum TranslateMode {
@@ -95,8 +87,8 @@ impl TranslateMode {
     }
 }
 
-/// `[translate]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+/// `[translate]`: how a letter is translated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TranslateSection {
     pub mode: TranslateMode,
@@ -104,7 +96,17 @@ pub struct TranslateSection {
 
 /// How summary and stance put their questions (`analysis.mode`).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, clap::ValueEnum, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hash,
+    clap::ValueEnum,
+    Default,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AnalysisMode {
@@ -141,43 +143,58 @@ impl AnalysisMode {
 }
 
 /// `[analysis]`: summary and stance.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct AnalysisSection {
     pub mode: AnalysisMode,
 }
 
 /// `[endpoint]`: an OpenAI-compatible server.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EndpointConfig {
     /// e.g. `https://api.openai.com/v1`, `http://127.0.0.1:8000/v1`. None: the embedded model.
     pub base_url: Option<String>,
+    /// The model to ask for. Unset: the server's default (`tolk models` lists what it serves).
     pub model: Option<String>,
     /// Name of the environment variable holding the API key. Unset variable: no Authorization.
     pub api_key_env: String,
     /// Seconds to wait for a reply. Unset: 120, or 600 for a loopback endpoint (a local server
     /// on 2 cores can take half a minute before the first token of a long prompt).
     pub timeout_s: Option<f64>,
+    /// Seconds to wait for a connection.
     pub connect_timeout_s: f64,
+    /// Requests in flight at most.
     pub concurrency: usize,
+    /// Retries of a call that failed in a way worth retrying (429, 5xx, timeouts, dropped
+    /// connections, replies that are not chat completions).
     pub max_retries: u32,
     /// First retry delay; doubles each attempt (with jitter), capped by `retry_max_ms`.
     pub retry_base_ms: u64,
+    /// The longest delay between retries.
     pub retry_max_ms: u64,
+    /// Requests per minute at most.
     pub rpm: Option<u32>,
+    /// Tokens per minute at most (prompt plus `max_tokens`, counted with tiktoken before sending).
     pub tpm: Option<u32>,
+    /// Sampling temperature of every call.
     pub temperature: f64,
+    /// Sampling seed, for servers that honour one.
     pub seed: Option<u64>,
+    /// `max_tokens` of every call. Unset: the server's default.
     pub max_tokens: Option<u32>,
     /// On truncation (finish_reason "length"), retry once with this many max tokens.
     pub max_tokens_retry: Option<u32>,
+    /// How structured output is asked for. Unset: probed once per endpoint and model, and
+    /// remembered in the output folder's cache.
     pub structured_output: Option<StructuredMode>,
+    /// HTTP headers sent with every request (e.g. an organisation id).
     pub extra_headers: BTreeMap<String, String>,
     /// JSON object merged into every request body (e.g. vLLM sampling options).
     pub extra_body: Option<serde_json::Value>,
     /// USD per million prompt tokens, for cost estimates.
     pub price_input_per_mtok: Option<f64>,
+    /// USD per million completion tokens, for cost estimates.
     pub price_output_per_mtok: Option<f64>,
     /// Context window in tokens, when known; caps the chunk budget.
     pub context_tokens: Option<u32>,
@@ -189,6 +206,35 @@ pub const REMOTE_TIMEOUT_S: f64 = 120.0;
 pub const LOOPBACK_TIMEOUT_S: f64 = 600.0;
 
 impl EndpointConfig {
+    /// The HTTP provider for this endpoint, with the key read from the variable it names.
+    pub fn provider(&self) -> Result<openai::OpenAiProvider, LlmError> {
+        let base_url = self.base_url.clone().ok_or(LlmError::NoEndpoint)?;
+        openai::OpenAiProvider::new(openai::OpenAiSettings {
+            base_url,
+            model: self.model.clone().unwrap_or_else(|| "default".into()),
+            api_key: ApiKey::from_env(&self.api_key_env),
+            timeout: self.timeout(),
+            connect_timeout: Duration::from_secs_f64(self.connect_timeout_s),
+            mode: self.structured_output.unwrap_or(StructuredMode::JsonSchema),
+            extra_headers: self.extra_headers.clone(),
+            extra_body: self.extra_body.clone(),
+        })
+    }
+
+    /// The client's limits for this endpoint.
+    pub fn client_options(&self, encoding: TokenEncoding) -> ClientOptions {
+        ClientOptions {
+            concurrency: self.concurrency,
+            max_retries: self.max_retries,
+            retry_base: Duration::from_millis(self.retry_base_ms),
+            retry_max: Duration::from_millis(self.retry_max_ms),
+            rpm: self.rpm,
+            tpm: self.tpm,
+            max_tokens_retry: self.max_tokens_retry,
+            encoding,
+        }
+    }
+
     /// Is the endpoint on this machine (127.0.0.0/8, ::1, localhost)?
     pub fn is_loopback(&self) -> bool {
         self.base_url.as_deref().is_some_and(is_loopback_url)
@@ -196,7 +242,7 @@ impl EndpointConfig {
 
     /// The reply timeout: as configured, else generous for loopback servers.
     pub fn timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(self.timeout_s.unwrap_or(if self.is_loopback() {
+        Duration::from_secs_f64(self.timeout_s.unwrap_or(if self.is_loopback() {
             LOOPBACK_TIMEOUT_S
         } else {
             REMOTE_TIMEOUT_S
@@ -204,22 +250,21 @@ impl EndpointConfig {
     }
 }
 
-/// Does `url` point at this machine?
+/// Does `url` point at this machine (127.0.0.0/8, ::1, localhost)? A URL that does not parse
+/// does not.
 pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        host_port.split(':').next().unwrap_or("")
-    };
-    let host = host.to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 impl Default for EndpointConfig {
@@ -250,10 +295,11 @@ impl Default for EndpointConfig {
     }
 }
 
-/// `[chunk]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// `[chunk]`: how letters are cut into chunks for the calls.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChunkSection {
+    /// Tokens of Dutch per chunk at most (capped by the endpoint's context, when known).
     pub max_tokens: usize,
     pub encoding: TokenEncoding,
 }
@@ -268,13 +314,17 @@ impl Default for ChunkSection {
     }
 }
 
-/// `[run]`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// `[run]`: what `tolk run` reads, writes and does.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct RunSection {
+    /// Letters, or a folder of letters (`.txt` and `.pdf`), when the command line names none.
     pub input: PathBuf,
+    /// The output folder: `runs/` and `cache/` are inside.
     pub out: PathBuf,
-    pub tasks: Vec<String>,
+    /// The tasks of a run: translate, summary, stance, review, refine (review brings
+    /// translate, refine brings review).
+    pub tasks: Vec<Task>,
     /// A folder whose prompt files override the built-in ones, file by file. Unset: `prompts/`
     /// in the working directory when there is one, else the built-in prompts alone.
     pub prompts: Option<PathBuf>,
@@ -285,7 +335,7 @@ impl Default for RunSection {
         RunSection {
             input: "input".into(),
             out: "output".into(),
-            tasks: vec!["translate".into(), "summary".into(), "stance".into()],
+            tasks: vec![Task::Translate, Task::Summary, Task::Stance],
             prompts: None,
         }
     }
@@ -303,7 +353,7 @@ impl RunSection {
 }
 
 /// `[local]`: the embedded model, used when no endpoint is configured.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LocalSection {
     /// A model of tolk's catalogue (`tolk model list`), fetched when first needed. Unset: the
@@ -352,7 +402,7 @@ impl Default for LocalSection {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub endpoint: EndpointConfig,
@@ -365,7 +415,7 @@ pub struct Config {
 }
 
 /// `[eval]`: what `tolk eval` and the diff page measure runs against.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EvalSection {
     /// Gold stance labels (default: `eval/stance_gold.json` when there is one).
@@ -406,276 +456,6 @@ impl Config {
             max_tokens: self.chunk.max_tokens,
             encoding: self.chunk.encoding,
         }
-    }
-}
-
-/// A value set on the command line, as `section.key`.
-#[derive(Debug, Clone)]
-pub struct Override {
-    pub section: &'static str,
-    pub key: &'static str,
-    pub value: toml::Value,
-}
-
-impl Override {
-    pub fn new(section: &'static str, key: &'static str, value: impl Into<toml::Value>) -> Self {
-        Override {
-            section,
-            key,
-            value: value.into(),
-        }
-    }
-}
-
-/// Where the config file is: an explicit path, else `tolk.toml` in the working directory if any.
-pub fn default_path(explicit: Option<&Path>) -> Option<PathBuf> {
-    match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => {
-            let p = PathBuf::from("tolk.toml");
-            p.exists().then_some(p)
-        }
-    }
-}
-
-/// Load and validate: defaults < file < environment < flags.
-pub fn load(
-    file: Option<&Path>,
-    env: &BTreeMap<String, String>,
-    flags: &[Override],
-) -> Result<Config, ConfigError> {
-    let mut table = toml::Table::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        // Parse the file on its own first, so that a mistake is reported against the file.
-        let parsed: Config = toml::from_str(&text).map_err(|e| ConfigError::File {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
-        })?;
-        validate(&parsed, &path.display().to_string())?;
-        table = toml::from_str(&text).map_err(|e| ConfigError::File {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    }
-
-    let known = known_keys();
-    for (var, raw) in env {
-        let Some(rest) = var.strip_prefix("TOLK_") else {
-            continue;
-        };
-        let Some((section, key)) = known
-            .iter()
-            .find(|(s, k)| rest.eq_ignore_ascii_case(&format!("{s}_{k}")))
-        else {
-            let lower = rest.to_ascii_lowercase();
-            if [
-                "endpoint_",
-                "chunk_",
-                "run_",
-                "translate_",
-                "analysis_",
-                "local_",
-                "eval_",
-            ]
-            .iter()
-            .any(|p| lower.starts_with(p))
-            {
-                return Err(ConfigError::Env {
-                    var: var.clone(),
-                    message: "no such setting".into(),
-                });
-            }
-            continue;
-        };
-        let value = parse_env_value(raw);
-        set(&mut table, section, key, value);
-        let merged: Config =
-            table
-                .clone()
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Env {
-                    var: var.clone(),
-                    message: e.message().to_string(),
-                })?;
-        validate(&merged, &format!("environment variable {var}"))?;
-    }
-    for o in flags {
-        set(&mut table, o.section, o.key, o.value.clone());
-    }
-    let config: Config = table
-        .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::Invalid {
-            origin: "command line".into(),
-            key: String::new(),
-            message: e.message().to_string(),
-        })?;
-    validate(&config, "command line")?;
-    Ok(config)
-}
-
-/// Every `(section, key)` pair a user may set.
-fn known_keys() -> Vec<(String, String)> {
-    let value = serde_json::to_value(Config::default()).expect("config serialises");
-    let mut keys = Vec::new();
-    if let serde_json::Value::Object(sections) = value {
-        for (section, fields) in sections {
-            if let serde_json::Value::Object(fields) = fields {
-                for key in fields.keys() {
-                    keys.push((section.clone(), key.clone()));
-                }
-            }
-        }
-    }
-    keys
-}
-
-/// An environment value is read as a TOML value when it is one (`8`, `0.5`, `true`,
-/// `["a", "b"]`, `{ x = 1 }`), else as a plain string.
-fn parse_env_value(raw: &str) -> toml::Value {
-    let doc = format!("v = {raw}");
-    match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.into())),
-        Err(_) => toml::Value::String(raw.into()),
-    }
-}
-
-fn set(table: &mut toml::Table, section: &str, key: &str, value: toml::Value) {
-    let entry = table
-        .entry(section.to_string())
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let toml::Value::Table(t) = entry {
-        t.insert(key.to_string(), value);
-    }
-}
-
-fn invalid(origin: &str, key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        origin: origin.into(),
-        key: key.into(),
-        message: message.into(),
-    }
-}
-
-fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
-    if let Some(name) = &c.local.model
-        && crate::model_store::find(name).is_none()
-    {
-        return Err(invalid(
-            origin,
-            "local.model",
-            format!(
-                "{name:?} is not a model tolk can fetch ({}; tolk model list); a GGUF file goes in local.model_path",
-                crate::model_store::names()
-            ),
-        ));
-    }
-    let e = &c.endpoint;
-    if let Some(url) = &e.base_url {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|err| invalid(origin, "endpoint.base_url", format!("is not a URL: {err}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(invalid(
-                origin,
-                "endpoint.base_url",
-                "must start with http:// or https://",
-            ));
-        }
-    }
-    if e.concurrency == 0 {
-        return Err(invalid(
-            origin,
-            "endpoint.concurrency",
-            "must be at least 1",
-        ));
-    }
-    if !(0.0..=2.0).contains(&e.temperature) {
-        return Err(invalid(
-            origin,
-            "endpoint.temperature",
-            "must be between 0 and 2",
-        ));
-    }
-    if e.timeout_s.is_some_and(|t| t <= 0.0) || e.connect_timeout_s <= 0.0 {
-        return Err(invalid(
-            origin,
-            "endpoint.timeout_s",
-            "timeouts must be positive",
-        ));
-    }
-    if e.api_key_env.trim().is_empty() {
-        return Err(invalid(
-            origin,
-            "endpoint.api_key_env",
-            "must name an environment variable",
-        ));
-    }
-    if let Some(body) = &e.extra_body
-        && !body.is_object()
-    {
-        return Err(invalid(
-            origin,
-            "endpoint.extra_body",
-            "must be a table (JSON object)",
-        ));
-    }
-    if c.local.n_ctx < 1024 {
-        return Err(invalid(origin, "local.n_ctx", "must be at least 1024"));
-    }
-    if !(1..=16).contains(&c.local.slots) {
-        return Err(invalid(origin, "local.slots", "must be between 1 and 16"));
-    }
-    if c.chunk.max_tokens < 16 {
-        return Err(invalid(origin, "chunk.max_tokens", "must be at least 16"));
-    }
-    // The task names (tasks::Task::name), spelled out here: the configuration is read before
-    // any task and does not import them (the test in tasks checks they agree).
-    for t in &c.run.tasks {
-        if !TASK_NAMES.contains(&t.as_str()) {
-            return Err(invalid(
-                origin,
-                "run.tasks",
-                format!("has unknown task `{t}` (known: {})", TASK_NAMES.join(", ")),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The names `run.tasks` may hold.
-pub const TASK_NAMES: [&str; 5] = ["translate", "summary", "stance", "review", "refine"];
-
-/// An API key. Its `Debug` is redacted and it has no `Display` or `Serialize`: the only way to
-/// read it is [`ApiKey::expose`], used where the Authorization header is built.
-#[derive(Clone)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// The key from the environment variable `var`, if set and non-empty.
-    pub fn from_env(var: &str) -> Option<ApiKey> {
-        std::env::var(var)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .map(ApiKey)
-    }
-
-    pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKey([redacted])")
     }
 }
 

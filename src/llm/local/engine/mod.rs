@@ -23,8 +23,9 @@
 //! Capacity: each slot holds at most `n_ctx` tokens (checked when a call comes in: prompt +
 //! max_tokens), and the context holds `n_ctx` per slot, so any set of active slots fits.
 
+mod step;
+
 use super::forced::Forcing;
-use super::sample::{Path, REPEAT_WINDOW, pick, take_if_allowed};
 use super::{Job, LocalSettings, LocalStats, local_err};
 use crate::llm::{ChatRequest, Completion, LlmError, Usage};
 use llama_cpp_2::context::LlamaContext;
@@ -49,50 +50,6 @@ const SHARE_FIRST: usize = 512;
 /// How many tokens two sequences share at their start.
 fn common(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// Queue the text the grammar forces after what `a` has written ([`super::forced`]): its
-/// tokens are checked against the grammar and taken, written to the reply, and decoded in the
-/// next step with the token chosen last. At most one token short of the call's bound, so that
-/// the bound is still met by a choice. How many tokens were forced.
-fn force(model: &LlamaModel, a: &mut Active) -> usize {
-    let Some(grammar) = a.grammar.as_mut() else {
-        return 0;
-    };
-    let Some(forcing) = a.forcing.as_ref() else {
-        return 0;
-    };
-    // A token may end inside a character: then the model goes on choosing.
-    let Ok(text) = std::str::from_utf8(&a.text) else {
-        return 0;
-    };
-    let Some(rest) = forcing.continuation(text) else {
-        return 0;
-    };
-    let vocab = model.vocab();
-    // Split where the model would: the token just chosen and the rest tokenized together, when
-    // that begins with the chosen token (" E" + "U-verordening" may be " EU" + "-verordening":
-    // then the rest alone).
-    let chosen = *a.generated.last().expect("a token was just chosen");
-    let mut joined = vocab.token_to_piece(chosen, false, None);
-    joined.extend_from_slice(rest.as_bytes());
-    let tokens = match vocab.tokenize(&joined, false, false).split_first() {
-        Some((&first, tail)) if first == chosen => tail.to_vec(),
-        _ => vocab.tokenize(rest.as_bytes(), false, false),
-    };
-    let room = (a.max_tokens as usize).saturating_sub(a.generated.len() + 1);
-    let mut n = 0;
-    for token in tokens.into_iter().take(room) {
-        if !take_if_allowed(grammar, token) {
-            break;
-        }
-        a.text.extend(vocab.token_to_piece(token, false, None));
-        a.generated.push(token);
-        a.feed.push(token);
-        n += 1;
-    }
-    a.forced += n;
-    n
 }
 
 /// A call waiting for a slot, its prompt already tokenized.
@@ -491,164 +448,25 @@ impl<'m> Engine<'m> {
         source: usize,
         shared: usize,
     ) -> Result<(), LlmError> {
-        let kv = |e: &dyn std::fmt::Display| local_err("arranging the KV cache", e);
+        let kv = |e| local_err("arranging the KV cache", e);
         let seq = self.slots[target].seq;
         if target == source {
             ctx.clear_kv_cache_seq(Some(seq as u32), Some(shared as u32), None)
-                .map_err(|e| kv(&e))?;
+                .map_err(kv)?;
             self.slots[target].cached.truncate(shared);
             return Ok(());
         }
         ctx.clear_kv_cache_seq(Some(seq as u32), None, None)
-            .map_err(|e| kv(&e))?;
+            .map_err(kv)?;
         self.slots[target].cached.clear();
         if shared > 0 {
             // Between caches llama.cpp copies whole ones only: take it all, drop the rest (in
             // a unified cache the same two calls share the cells of the prefix).
             ctx.copy_kv_cache_seq(self.slots[source].seq, seq, None, None)
-                .map_err(|e| kv(&e))?;
+                .map_err(kv)?;
             ctx.clear_kv_cache_seq(Some(seq as u32), Some(shared as u32), None)
-                .map_err(|e| kv(&e))?;
+                .map_err(kv)?;
             self.slots[target].cached = self.slots[source].cached[..shared].to_vec();
-        }
-        Ok(())
-    }
-
-    /// One decode for every active slot: a token for each generating slot (with the text its
-    /// grammar forces after it), then prompt tokens (oldest call first) up to the batch size;
-    /// then a token is chosen for every slot whose logits came out of it.
-    fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch) -> Result<(), LlmError> {
-        batch.clear();
-        // (slot, index in the batch) of every slot whose logits this step gives.
-        let mut outputs: Vec<(usize, i32)> = Vec::new();
-        let mut n_prompt = 0usize;
-        let mut reading: Vec<usize> = Vec::new();
-        // Slots that read prompt tokens in this step.
-        let mut read: Vec<usize> = Vec::new();
-        let mut feeding: Vec<usize> = Vec::new();
-        for (i, slot) in self.slots.iter().enumerate() {
-            let Some(a) = slot.active.as_ref() else {
-                continue;
-            };
-            if !a.feed.is_empty() {
-                feeding.push(i);
-            } else if a.decoded < a.prompt.len() {
-                reading.push(i);
-            }
-        }
-        // Every generating slot decodes its chosen token and what is forced after it; a forced
-        // run that does not fit goes on in the next step (its logits come with its last token).
-        let n_generating = feeding.len();
-        let mut n_forced = 0usize;
-        for (k, &i) in feeding.iter().enumerate() {
-            let later = feeding.len() - k - 1;
-            let room = (N_BATCH as usize - batch.n_tokens() as usize - later).max(1);
-            let slot = &mut self.slots[i];
-            let a = slot.active.as_mut().expect("active");
-            let take = a.feed.len().min(room);
-            let all = take == a.feed.len();
-            for (j, &token) in a.feed[..take].iter().enumerate() {
-                let last = all && j + 1 == take;
-                batch
-                    .add(token, slot.cached.len() as i32, &[slot.seq], last)
-                    .map_err(|e| local_err("batching", e))?;
-                slot.cached.push(token);
-                if last {
-                    outputs.push((i, batch.n_tokens() - 1));
-                }
-            }
-            a.feed.drain(..take);
-            n_forced += take - 1;
-        }
-        reading.sort_by_key(|&i| self.slots[i].active.as_ref().map(|a| a.admitted));
-        for i in reading {
-            let room = N_BATCH as usize - batch.n_tokens() as usize;
-            if room == 0 {
-                break;
-            }
-            let slot = &mut self.slots[i];
-            let a = slot.active.as_mut().expect("active");
-            let end = (a.decoded + room).min(a.prompt.len());
-            for p in a.decoded..end {
-                let last = p == a.prompt.len() - 1;
-                batch
-                    .add(a.prompt[p], p as i32, &[slot.seq], last)
-                    .map_err(|e| local_err("batching the prompt", e))?;
-                if last {
-                    outputs.push((i, batch.n_tokens() - 1));
-                }
-            }
-            slot.cached.extend_from_slice(&a.prompt[a.decoded..end]);
-            read.push(i);
-            n_prompt += end - a.decoded;
-            a.decoded = end;
-        }
-        let t = Instant::now();
-        ctx.decode(batch).map_err(|e| local_err("decoding", e))?;
-        let decode_us = t.elapsed().as_micros() as u64;
-        // The step's time, split between prompt and generation by their share of its tokens.
-        let total = (n_prompt + n_generating + n_forced).max(1) as u64;
-        let prompt_us = decode_us * n_prompt as u64 / total;
-        self.stats
-            .prompt_tokens
-            .fetch_add(n_prompt as u64, Ordering::Relaxed);
-        self.stats
-            .prompt_micros
-            .fetch_add(prompt_us, Ordering::Relaxed);
-        self.stats
-            .generate_micros
-            .fetch_add(decode_us - prompt_us, Ordering::Relaxed);
-        for i in read {
-            if let Some(a) = self.slots[i].active.as_mut() {
-                a.prompt_micros += decode_us;
-            }
-        }
-        let model = self.model;
-        let vocab = model.vocab();
-        for (i, at) in outputs {
-            let ts = Instant::now();
-            let slot = &mut self.slots[i];
-            let a = slot.active.as_mut().expect("active");
-            let recent = &a.generated[a.generated.len().saturating_sub(REPEAT_WINDOW)..];
-            let (token, path) = pick(ctx, at, a.grammar.as_mut(), recent, a.temperature, a.seed);
-            let us = ts.elapsed().as_micros() as u64;
-            self.stats.sample_micros.fetch_add(us, Ordering::Relaxed);
-            self.stats.generate_micros.fetch_add(us, Ordering::Relaxed);
-            match path {
-                Path::Best => {}
-                Path::Shortlist => {
-                    a.picks.0 += 1;
-                    self.stats.shortlist_picks.fetch_add(1, Ordering::Relaxed);
-                }
-                Path::Vocabulary => {
-                    a.picks.1 += 1;
-                    self.stats.vocabulary_picks.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            let finish = if vocab.is_eog(token) {
-                Some("stop")
-            } else {
-                a.text.extend(vocab.token_to_piece(token, false, None));
-                a.generated.push(token);
-                self.stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
-                if a.generated.len() as u32 >= a.max_tokens {
-                    Some("length")
-                } else {
-                    a.feed.push(token);
-                    let n = force(model, a);
-                    self.stats
-                        .generated_tokens
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                    self.stats
-                        .forced_tokens
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                    None
-                }
-            };
-            if let Some(finish) = finish {
-                let a = slot.active.take().expect("active");
-                self.finish(a, finish);
-            }
         }
         Ok(())
     }

@@ -2,20 +2,21 @@
 //!
 //! On the embedded model a quote is one of the letter's own sentences (an enum under the
 //! grammar), and the run translates the same letter paragraph by paragraph. So the stance calls
-//! ask for the Dutch quote alone ([`super::TaskContext::gloss_from_translation`]), and when the
+//! ask for the Dutch quote alone ([`crate::tasks::TaskContext::gloss_from_translation`]), and when the
 //! outputs are written its English is the sentence of the translation that stands where the
 //! quote stands in its paragraph. A reader sees the same English under the quote as in the
 //! translation, a full sentence rather than a gloss cut at its length bound, and the long stance
 //! calls no longer generate some 40 tokens a quote at the slow speed of a letter-long context.
 //!
 //! Alignment is by position: both sides are split into sentences by one rule
-//! ([`super::stance::sentence_ranges`]). When the paragraph has as many sentences in English as
+//! ([`super::sentence_ranges`]). When the paragraph has as many sentences in English as
 //! in Dutch, the quote's sentences give the English ones ([`EnFrom::Translation`]); otherwise
 //! the English sentences at the same relative place are taken ([`EnFrom::TranslationApprox`]),
 //! and the output says so.
 
-use super::stance::{EnFrom, Evidence, StanceOut, sentence_ranges};
-use super::translate::TranslationOut;
+use super::out::{EnFrom, Evidence, StanceOut};
+use super::sentences::sentence_ranges;
+use crate::tasks::translate::TranslationOut;
 
 /// Give every quote of `stance` that was asked without its English the English of `translation`.
 /// Quotes whose paragraph has no English (its call failed) stay [`EnFrom::Missing`].
@@ -115,7 +116,7 @@ fn align(nl: &str, quote: std::ops::Range<usize>, en: &str) -> (String, EnFrom) 
     let mut inside = en_sentences
         .iter()
         .filter(|r| (from..=to).contains(&share(r, en.len())));
-    let picked = match (inside.next(), inside.last()) {
+    let picked = match (inside.next(), inside.next_back()) {
         (Some(a), Some(b)) => a.start..b.end,
         (Some(a), None) => a.clone(),
         _ => {
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_paragraph_cut_into_segments_is_one_again_so_a_quote_across_the_cut_is_found() {
-        let segment = |id: &str, nl: &str, en: Option<&str>| super::super::translate::SegmentOut {
+        let segment = |id: &str, nl: &str, en: Option<&str>| crate::tasks::translate::SegmentOut {
             id: id.into(),
             kind: crate::ingest::Kind::Body,
             lines: [1, 1],
@@ -210,7 +211,7 @@ mod tests {
         };
         let t = TranslationOut {
             doc_id: "d".into(),
-            source: super::super::Source {
+            source: crate::tasks::Source {
                 path: "d.txt".into(),
                 sha256: String::new(),
             },

@@ -14,18 +14,24 @@
 //! more call that says so (a second round, cached like the first).
 
 use super::{
-    About, CallSpec, Caller, Input, Notes, Segment, Source, Task, TaskContext, TaskKind,
+    About, CallSpec, Caller, Input, Notes, Prior, Segment, Source, Task, TaskContext, TaskKind,
     TaskOutput, TaskResult, call_all, segments, segments_json,
 };
 use crate::chunk::Chunk;
 use crate::ingest::{Document, Kind};
-use crate::llm::{BoxFuture, LlmError};
+use crate::llm::BoxFuture;
 use crate::prompt::PromptError;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+mod segment;
+pub(crate) use segment::plain_spec;
+pub use segment::{
+    ECHOES, STILL_DUTCH, SegmentCall, run_segments, segment_calls, segment_schema, still_dutch_call,
+};
+
 /// One translated segment.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct SegmentOut {
     pub id: String,
     pub kind: Kind,
@@ -52,7 +58,7 @@ pub struct SegmentOut {
 }
 
 /// translation.json
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct TranslationOut {
     pub doc_id: String,
     pub source: Source,
@@ -147,7 +153,7 @@ pub fn schema(segs: &[Segment], bounded: bool) -> Value {
     })
 }
 
-fn context_words(text: &str, n: usize, from_end: bool) -> String {
+pub(crate) fn context_words(text: &str, n: usize, from_end: bool) -> String {
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.len() <= n {
         return words.join(" ");
@@ -195,6 +201,13 @@ impl TaskKind for Translate {
             Box::pin(run_segments(on.doc, on.chunks, on.ctx, on.caller))
         } else {
             Box::pin(run(on.doc, on.chunks, on.ctx, on.caller))
+        }
+    }
+
+    /// Refine's English goes in (the draft kept), when the run refined the letter.
+    fn finish(&self, output: &mut TaskOutput, read: Prior<'_>) {
+        if let (TaskOutput::Translation(t), Some(r)) = (output, read.refine) {
+            r.apply(t);
         }
     }
 }
@@ -319,370 +332,6 @@ pub async fn run(
     if ctx.grammar {
         notes.warnings.extend(stopped_at_bound(&out));
     }
-    TaskResult {
-        output: Some(TaskOutput::Translation(out)),
-        notes,
-        error: answers.error(),
-    }
-}
-
-/// In segment mode, a segment of fewer words than this gets the text before it as context: a
-/// heading, a list item or a salutation is ambiguous alone, and a paragraph is its own context
-/// (and a small model given a long context tends to translate it too).
-const SHORT_SEGMENT_WORDS: usize = 12;
-/// The context given: at most this many words from the end of the text before.
-const CONTEXT_WORDS: usize = 60;
-/// The second-round message for a reply that still reads as Dutch.
-pub const STILL_DUTCH: &str = "That is still Dutch. Translate the text into English. Reply with the English translation only.";
-
-/// The plain-text reply's schema in segment mode: `text` not empty, at least [`floor`] and at
-/// most [`bound`] characters, and not the Dutch unchanged when the Dutch reads as Dutch (a name,
-/// a heading in capitals or a reference is the same in English).
-pub fn segment_schema(nl: &str) -> Value {
-    let mut refused = vec![json!({"not": {"pattern": ECHOES}})];
-    if crate::lang::language(nl) == crate::lang::Lang::Dutch {
-        refused.push(json!({"not": {"const": nl}}));
-    }
-    let text = json!({
-        "type": "string",
-        "minLength": floor(nl),
-        "maxLength": bound(nl),
-        "allOf": refused
-    });
-    json!({
-        "title": "tolk.segment",
-        "type": "object",
-        "properties": {"text": text, "cut_off": {"type": "boolean"}},
-        "required": ["text"]
-    })
-}
-
-/// What a small model repeats of the prompt instead of translating (the 0.5B model answered
-/// the glossary line and then the Dutch): the prompt's own words.
-pub const ECHOES: &str = "Always translate these terms|For context \\(not to translate\\)|previous reply cannot be used|English translation only";
-
-/// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
-/// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
-fn segment_max_tokens(nl: &str, ctx: &TaskContext) -> u32 {
-    let own = (ctx.encoding.count(nl) * 2 + 48) as u32;
-    ctx.max_tokens.map_or(own, |m| own.min(m))
-}
-
-/// One segment of a letter in segment mode: its call (none for a segment without words), and
-/// the same call without glossary terms and context, for when the first cannot be used (the
-/// 0.5B model repeated the terms or the context instead of translating); none when the first
-/// had neither.
-pub struct SegmentCall {
-    pub segment: Segment,
-    pub call: Option<CallSpec>,
-    pub bare: Option<CallSpec>,
-}
-
-/// The calls of segment mode: one per segment with words, in the letter's order.
-pub fn segment_calls(
-    doc: &Document,
-    chunks: &[Chunk],
-    ctx: &TaskContext,
-) -> Result<Vec<SegmentCall>, PromptError> {
-    let all: Vec<Segment> = (0..chunks.len())
-        .flat_map(|i| segments(doc, chunks, i))
-        .collect();
-    let count = all.iter().filter(|s| has_words(&s.text)).count();
-    let mut out = Vec::with_capacity(all.len());
-    let mut n = 0;
-    let mut previous: Option<&str> = None;
-    for s in &all {
-        if !has_words(&s.text) {
-            out.push(SegmentCall {
-                segment: s.clone(),
-                call: None,
-                bare: None,
-            });
-            continue;
-        }
-        n += 1;
-        let continues = s.id.contains('.') && !s.id.ends_with(".1");
-        let short = s.text.split_whitespace().count() < SHORT_SEGMENT_WORDS;
-        let before = match previous {
-            Some(p) if short || continues => context_words(p, CONTEXT_WORDS, true),
-            _ => String::new(),
-        };
-        let glossary = ctx.prompts.glossary_for(&s.text);
-        let what = format!("segment {} ({n}/{count})", s.id);
-        let bare = if glossary.is_empty() && before.is_empty() {
-            None
-        } else {
-            let mut b = segment_spec(doc, ctx, s, json!([]), "", format!("{what} bare"))?;
-            b.round = 2;
-            Some(b)
-        };
-        let call = segment_spec(doc, ctx, s, json!(glossary), &before, what)?;
-        out.push(SegmentCall {
-            segment: s.clone(),
-            call: Some(call),
-            bare,
-        });
-        previous = Some(&s.text);
-    }
-    Ok(out)
-}
-
-/// The plain-text call that translates segment `s`.
-fn segment_spec(
-    doc: &Document,
-    ctx: &TaskContext,
-    s: &Segment,
-    glossary: Value,
-    before: &str,
-    what: String,
-) -> Result<CallSpec, PromptError> {
-    let vars = json!({
-        "doc": {"id": doc.id},
-        "glossary": glossary,
-        "before": before,
-        "id": s.id,
-        "text": s.text,
-    });
-    let messages = ctx.prompts.render("translate_segment", &vars)?;
-    Ok(plain_spec(
-        ctx,
-        Task::Translate,
-        doc,
-        what,
-        messages,
-        "translation",
-        &s.text,
-    ))
-}
-
-/// A call answered in plain text with the English of `nl` (segment mode, refine): validated by
-/// [`segment_schema`], its tokens bounded by [`segment_max_tokens`].
-pub(crate) fn plain_spec(
-    ctx: &TaskContext,
-    task: Task,
-    doc: &Document,
-    what: String,
-    messages: Vec<crate::llm::Message>,
-    schema_name: &str,
-    nl: &str,
-) -> CallSpec {
-    let mut spec = ctx.spec(
-        task,
-        doc,
-        what,
-        messages,
-        schema_name,
-        segment_schema(nl),
-        (ctx.encoding.count(nl) as u64 * 6 / 5).max(4),
-    );
-    spec.request.plain = true;
-    spec.request.max_tokens = Some(segment_max_tokens(nl, ctx));
-    spec
-}
-
-/// The second-round call for a reply that still reads as Dutch: the first exchange, then
-/// [`STILL_DUTCH`].
-pub fn still_dutch_call(first: &CallSpec, reply: &str) -> CallSpec {
-    let mut spec = first.clone();
-    spec.what = format!("{} again", first.what);
-    spec.round = 2;
-    spec.request
-        .messages
-        .push(crate::llm::Message::assistant(reply));
-    spec.request
-        .messages
-        .push(crate::llm::Message::user(STILL_DUTCH));
-    spec
-}
-
-/// Whether the failed call `spec` is worth making again in another form: its answer was there
-/// but could not be used (not a connection, a refusal or a deferral).
-fn usable_again(answers: &super::Answers, spec: &CallSpec) -> bool {
-    answers.failures.iter().any(|f| {
-        f.what == spec.what
-            && matches!(
-                f.error.llm(),
-                Some(
-                    LlmError::SchemaViolation { .. }
-                        | LlmError::InvalidJson { .. }
-                        | LlmError::Truncated { .. }
-                )
-            )
-            && !matches!(f.error, super::CallError::NotConnected(_))
-    })
-}
-
-/// Whether a reply to `nl` reads as Dutch, as the untranslated check would judge it.
-fn reads_as_dutch(nl: &str, en: &str) -> bool {
-    use crate::lang::{Lang, language};
-    language(en) == Lang::Dutch && language(nl) == Lang::Dutch
-}
-
-/// The English of a segment-mode answer, and a warning when it ran to its token limit (then cut
-/// at its last full sentence, when that keeps at least half of it).
-fn segment_english(s: &Segment, value: &Value) -> (Option<String>, Option<String>) {
-    let Some(text) = value.get("text").and_then(Value::as_str) else {
-        return (None, None);
-    };
-    let text = text.trim();
-    if value.get("cut_off").and_then(Value::as_bool) != Some(true) {
-        return (Some(text.to_string()), None);
-    }
-    let cut = text
-        .rfind(['.', '?', '!', ';'])
-        .filter(|&at| at >= text.len() / 2)
-        .map_or(text, |at| &text[..=at]);
-    let warning = format!(
-        "translation of {} (lines {}-{}) ran to its token limit; the model probably repeated itself, so it is cut at its last full sentence",
-        s.id, s.lines[0], s.lines[1]
-    );
-    (Some(cut.to_string()), Some(warning))
-}
-
-/// Translate a document in segment mode. A failed segment is left without English and
-/// reported in the error, with the output as far as it got.
-pub async fn run_segments(
-    doc: &Document,
-    chunks: &[Chunk],
-    ctx: &TaskContext,
-    caller: &dyn Caller,
-) -> TaskResult {
-    let mut out = TranslationOut {
-        doc_id: doc.id.clone(),
-        source: Source::of(doc),
-        model: String::new(),
-        segments: Vec::new(),
-        terminology: Vec::new(),
-    };
-    let plan = match segment_calls(doc, chunks, ctx) {
-        Ok(p) => p,
-        Err(e) => {
-            return TaskResult {
-                output: Some(TaskOutput::Translation(out)),
-                ..TaskResult::failed(e)
-            };
-        }
-    };
-    let called: Vec<&SegmentCall> = plan.iter().filter(|c| c.call.is_some()).collect();
-    let specs: Vec<CallSpec> = called.iter().filter_map(|c| c.call.clone()).collect();
-    let sent: Vec<&str> = called.iter().map(|c| c.segment.text.as_str()).collect();
-    let mut answers = call_all(caller, &specs).await;
-    let mut values = std::mem::take(&mut answers.values);
-    // A call whose answer could not be used is made again without glossary terms and context,
-    // when it had any: the small model repeats them instead of translating.
-    let (bare_at, bare): (Vec<usize>, Vec<CallSpec>) = values
-        .iter()
-        .enumerate()
-        .filter(|(k, v)| {
-            v.is_none() && called[*k].bare.is_some() && usable_again(&answers, &specs[*k])
-        })
-        .filter_map(|(k, _)| Some((k, called[k].bare.clone()?)))
-        .unzip();
-    if !bare.is_empty() {
-        let mut second = call_all(caller, &bare).await;
-        for (&k, v) in bare_at.iter().zip(std::mem::take(&mut second.values)) {
-            if v.is_some() {
-                values[k] = v;
-                answers.failures.retain(|f| f.what != specs[k].what);
-            }
-        }
-        answers.model = answers.model.take().or(second.model);
-    }
-    // What is still refused after every attempt: a copy of the Dutch, or a reply too short or
-    // too long, is kept as the model gave it and said in the warnings (the checks flag it in the
-    // output), so that one address line the model will not translate does not fail the letter.
-    // A reply that repeats the prompt is not English of this paragraph: that call stays failed.
-    let mut notes = Notes::default();
-    for (k, v) in values.iter_mut().enumerate() {
-        if v.is_some() {
-            continue;
-        }
-        let kept = answers.failures.iter().find_map(|f| match f.error.llm() {
-            Some(LlmError::SchemaViolation { errors, raw })
-                if f.what == specs[k].what
-                    && !errors.iter().any(|e| e.contains("{\"pattern\":")) =>
-            {
-                let why: Vec<&str> = errors
-                    .iter()
-                    .map(|e| crate::llm::structured::describe_plain(e))
-                    .collect();
-                Some((
-                    crate::llm::structured::plain_value(raw, false),
-                    why.join(" "),
-                ))
-            }
-            _ => None,
-        });
-        if let Some((value, why)) = kept {
-            let s = &called[k].segment;
-            notes.warnings.push(format!(
-                "translation of {} (lines {}-{}) is the model's answer as it gave it, after every attempt was refused: {why}",
-                s.id, s.lines[0], s.lines[1]
-            ));
-            *v = Some(value);
-            answers.failures.retain(|f| f.what != specs[k].what);
-        }
-    }
-    // Round 2: a reply that still reads as Dutch is asked again, once.
-    let text = |v: &Option<Value>| -> Option<String> {
-        v.as_ref()?.get("text")?.as_str().map(str::to_string)
-    };
-    let (again_at, again): (Vec<usize>, Vec<CallSpec>) = values
-        .iter()
-        .enumerate()
-        .filter_map(|(k, v)| {
-            let en = text(v)?;
-            reads_as_dutch(sent[k], &en).then(|| (k, still_dutch_call(&specs[k], &en)))
-        })
-        .unzip();
-    if !again.is_empty() {
-        let mut second = call_all(caller, &again).await;
-        for (&k, v) in again_at.iter().zip(std::mem::take(&mut second.values)) {
-            if text(&v).is_some_and(|en| !reads_as_dutch(sent[k], &en)) {
-                values[k] = v;
-            }
-        }
-        // A failed second round leaves the first answer in place: not a failure of the task.
-        for f in second.failures {
-            notes
-                .warnings
-                .push(format!("{}: {}; the first answer is kept", f.what, f.error));
-        }
-        answers.model = answers.model.take().or(second.model);
-    }
-    let mut values = values.into_iter();
-    for SegmentCall {
-        segment: s, call, ..
-    } in plan
-    {
-        let en = if call.is_some() {
-            match values.next().flatten() {
-                Some(v) => {
-                    let (en, warning) = segment_english(&s, &v);
-                    notes.warnings.extend(warning);
-                    en
-                }
-                None => None,
-            }
-        } else {
-            Some(s.text.clone())
-        };
-        let interrupted = s.spans.len() != 1 || s.spans.first() != Some(&s.lines);
-        out.segments.push(SegmentOut {
-            id: s.id,
-            kind: s.kind,
-            lines: s.lines,
-            spans: interrupted.then_some(s.spans),
-            pages: super::Pages::default(),
-            nl: s.text,
-            en,
-            draft: None,
-            refined_by: Vec::new(),
-            checks: Vec::new(),
-        });
-    }
-    out.model = answers.model.take().unwrap_or_default();
-    notes.warnings.extend(empty(&out));
     TaskResult {
         output: Some(TaskOutput::Translation(out)),
         notes,
