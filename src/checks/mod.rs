@@ -389,12 +389,20 @@ pub fn findings(o: &TaskOutput) -> Vec<&Finding> {
     }
 }
 
-pub use crate::store::run::{Count, Tally};
+pub use crate::store::run::{Count, Findings, merge};
+
+/// Findings counted by check.
+pub type Tally = BTreeMap<Check, Count>;
+
+/// A tally as the manifest keeps it, by the checks' names.
+pub fn named(t: &Tally) -> Findings {
+    t.iter().map(|(k, c)| (k.name().to_string(), *c)).collect()
+}
 
 /// Add `findings` to `tally`.
 pub fn tally<'a>(tally: &mut Tally, findings: impl IntoIterator<Item = &'a Finding>) {
     for f in findings {
-        let c = tally.entry(f.check.name().to_string()).or_default();
+        let c = tally.entry(f.check).or_default();
         match f.severity {
             Severity::Major => c.major += 1,
             Severity::Minor => c.minor += 1,
@@ -403,7 +411,7 @@ pub fn tally<'a>(tally: &mut Tally, findings: impl IntoIterator<Item = &'a Findi
 }
 
 /// All of a tally, by severity.
-pub fn sum(t: &Tally) -> Count {
+pub fn sum<K>(t: &BTreeMap<K, Count>) -> Count {
     t.values().fold(Count::default(), |a, c| Count {
         major: a.major + c.major,
         minor: a.minor + c.minor,

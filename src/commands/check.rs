@@ -81,11 +81,7 @@ pub fn check(args: &CheckArgs, config: &Config) -> anyhow::Result<Outcome> {
     }
     let mut all = checks::Tally::new();
     for d in &docs {
-        for (k, c) in d.tally() {
-            let e = all.entry(k).or_default();
-            e.major += c.major;
-            e.minor += c.minor;
-        }
+        checks::merge(&mut all, &d.tally());
     }
     println!();
     let segments: u32 = docs.iter().map(|d| d.segments).sum();
@@ -97,7 +93,7 @@ pub fn check(args: &CheckArgs, config: &Config) -> anyhow::Result<Outcome> {
     ]);
     for (k, c) in &all {
         t.row(vec![
-            k.clone(),
+            k.name().to_string(),
             c.major.to_string(),
             c.minor.to_string(),
             format!("{:.1}", per_100(c.total(), segments)),

@@ -169,11 +169,7 @@ pub fn evaluate(
         .collect();
     let mut all = Tally::new();
     for l in &letters {
-        for (k, c) in &l.tally {
-            let e = all.entry(k.clone()).or_default();
-            e.major += c.major;
-            e.minor += c.minor;
-        }
+        checks::merge(&mut all, &l.tally);
     }
     let segments: u32 = letters.iter().map(|l| l.segments).sum();
     let per = |n: u32| {
@@ -191,7 +187,7 @@ pub fn evaluate(
         major_per_100: per(findings.major),
         by_check: all
             .iter()
-            .map(|(k, c)| (k.clone(), per(c.total())))
+            .map(|(k, c)| (k.name().to_string(), per(c.total())))
             .collect(),
         letters,
     };

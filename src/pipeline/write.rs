@@ -118,11 +118,7 @@ fn record(
             }
             write_output(&dir.join(&f.doc_id), f.task, output, warning)?;
         }
-        for (check, c) in &found {
-            let e = entry.findings.entry(check.clone()).or_default();
-            e.major += c.major;
-            e.minor += c.minor;
-        }
+        checks::merge(&mut entry.findings, &checks::named(&found));
         rows.push(TaskRow {
             doc_id: f.doc_id.clone(),
             task: f.task,
@@ -215,7 +211,10 @@ pub fn run_folder(
     record(&dir, finished, &mut entries, warning, &mut rows)?;
     record_unreadable(&inputs, &opts.tasks, &mut entries, &mut rows);
     let all_ok = entries.iter().all(InputEntry::all_ok);
-    let entries_findings: Vec<checks::Tally> = entries.iter().map(|e| e.findings.clone()).collect();
+    let mut findings = checks::Findings::new();
+    for e in &entries {
+        checks::merge(&mut findings, &e.findings);
+    }
     let manifest = Manifest {
         run_id: run_id.clone(),
         label: opts.label.clone(),
@@ -244,17 +243,7 @@ pub fn run_folder(
         prompts: prompts.hashes.clone(),
         inputs: entries,
         usage: usage(&counts, ep.prices.is_some()),
-        findings: Some({
-            let mut t = checks::Tally::new();
-            for e in &entries_findings {
-                for (k, c) in e {
-                    let x = t.entry(k.clone()).or_default();
-                    x.major += c.major;
-                    x.minor += c.minor;
-                }
-            }
-            t
-        }),
+        findings: Some(findings),
         duration_s: (duration_s * 1000.0).round() / 1000.0,
         exit_status: if all_ok { 0 } else { 1 },
     };

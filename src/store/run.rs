@@ -121,8 +121,19 @@ impl Count {
     }
 }
 
-/// Findings counted by check: check name -> count.
-pub type Tally = BTreeMap<String, Count>;
+/// Findings counted by check, as the manifest keeps them: the check's name -> count. Names, so
+/// that a manifest stays readable when a check is renamed or dropped; in the code, findings are
+/// counted by the `Check` enum (`checks::Tally`) and named only here.
+pub type Findings = BTreeMap<String, Count>;
+
+/// Add the counts of `from` to `into`, key by key.
+pub fn merge<K: Ord + Clone>(into: &mut BTreeMap<K, Count>, from: &BTreeMap<K, Count>) {
+    for (k, c) in from {
+        let e = into.entry(k.clone()).or_default();
+        e.major += c.major;
+        e.minor += c.minor;
+    }
+}
 
 /// One input document and how its tasks ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default, schemars::JsonSchema)]
@@ -143,7 +154,7 @@ pub struct InputEntry {
     pub warnings: Vec<String>,
     /// What the output checks found in this document's outputs, by check.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub findings: Tally,
+    pub findings: Findings,
     /// Segments with words in its translation, when the run translated it (the base of the
     /// translation checks' rates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -236,7 +247,7 @@ pub struct Manifest {
     /// What the output checks found over the run, by check (None: a run made before the
     /// checks existed; `tolk check` checks it now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub findings: Option<Tally>,
+    pub findings: Option<Findings>,
     pub duration_s: f64,
     pub exit_status: i32,
 }

@@ -56,25 +56,7 @@ pub enum Check {
 }
 
 impl Check {
-    pub const ALL: [Check; 16] = [
-        Check::Numbers,
-        Check::Codes,
-        Check::Names,
-        Check::Glossary,
-        Check::Untranslated,
-        Check::Identical,
-        Check::Empty,
-        Check::Misaligned,
-        Check::Duplicate,
-        Check::Length,
-        Check::Negation,
-        Check::Repetition,
-        Check::NotEnglish,
-        Check::Uncited,
-        Check::Unsupported,
-        Check::Inconsistent,
-    ];
-
+    /// The check's name, as serialised.
     pub fn name(self) -> &'static str {
         match self {
             Check::Numbers => "numbers",
@@ -94,10 +76,6 @@ impl Check {
             Check::Unsupported => "unsupported",
             Check::Inconsistent => "inconsistent",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Check> {
-        Check::ALL.into_iter().find(|c| c.name() == s)
     }
 }
 
