@@ -8,6 +8,7 @@
 
 use crate::cli::Cli;
 use crate::config::{Config, known_keys};
+use crate::ingest::facts::Facts;
 use crate::store::Versioned;
 use crate::store::run::Manifest;
 use crate::tasks::refine::RefineOut;
@@ -70,6 +71,10 @@ fn output_schemas() -> Vec<(&'static str, Schema)> {
         (
             "schemas/refine.schema.json",
             schema_of::<Versioned<RefineOut>>("refine.json"),
+        ),
+        (
+            "schemas/facts.schema.json",
+            schema_of::<Versioned<Facts>>("facts.json"),
         ),
         (
             "schemas/manifest.schema.json",

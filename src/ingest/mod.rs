@@ -7,6 +7,7 @@
 //! line inside the file.
 
 mod decode;
+pub mod facts;
 mod hyphen;
 mod normalize;
 pub mod pdf;

@@ -67,6 +67,18 @@ fn write_sources(dir: &Path, inputs: &Inputs) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Every readable letter's facts, on every run whatever its tasks: read by rules, no call.
+fn write_facts(dir: &Path, inputs: &Inputs) -> Result<(), StoreError> {
+    for p in &inputs.docs {
+        let facts = crate::ingest::facts::read(&p.doc);
+        write_json(
+            &dir.join(&p.doc.id).join(crate::ingest::facts::FILE),
+            &Versioned::new(&facts),
+        )?;
+    }
+    Ok(())
+}
+
 /// The manifest's entries of the readable inputs, before their tasks are recorded.
 fn entries_of(inputs: &Inputs) -> Vec<InputEntry> {
     inputs
@@ -205,6 +217,7 @@ pub fn run_folder(
     let (resolved, fingerprint) = counts.resolved.clone();
 
     write_sources(&dir, &inputs)?;
+    write_facts(&dir, &inputs)?;
     let mut entries = entries_of(&inputs);
     let mut rows = Vec::new();
     finished.sort_by(|a, b| (&a.doc_id, a.task).cmp(&(&b.doc_id, b.task)));

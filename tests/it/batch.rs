@@ -238,7 +238,11 @@ fn a_batch_round_trip_completes_the_run_from_the_cache_with_the_live_outputs() {
         live_calls
     );
     let (a, b) = (outputs(&live_run), outputs(&run));
-    assert_eq!(a.len(), 30, "five letters, three tasks, json and md");
+    assert_eq!(
+        a.len(),
+        35,
+        "five letters: three tasks, json and md, and the letter's facts"
+    );
     assert_eq!(
         a.iter().map(|x| &x.0).collect::<Vec<_>>(),
         b.iter().map(|x| &x.0).collect::<Vec<_>>()

@@ -5,6 +5,7 @@ mod checks;
 mod cli_chunk;
 mod client;
 mod eval;
+mod facts;
 mod layout;
 mod letters;
 mod local;

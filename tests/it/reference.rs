@@ -141,7 +141,14 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
         if !doc.is_dir() {
             continue;
         }
-        for name in ["translation", "summary", "stance", "review", "refine"] {
+        for name in [
+            "facts",
+            "translation",
+            "summary",
+            "stance",
+            "review",
+            "refine",
+        ] {
             let file = doc.join(format!("{name}.json"));
             if file.exists() {
                 assert_valid(name, &file);
@@ -150,7 +157,7 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
         }
     }
     assert!(
-        checked >= 4,
+        checked >= 6,
         "the run wrote its outputs ({checked} checked)"
     );
 }

@@ -3,6 +3,7 @@
 
 use super::{ReportError, RunView, range, render, statuses};
 use crate::ground::Match;
+use crate::ingest::facts::Facts;
 use crate::store::read_json;
 use crate::tasks::Task;
 use crate::tasks::review::{ReviewError, ReviewOut};
@@ -238,6 +239,60 @@ fn flag_view(f: &crate::tasks::finding::Finding) -> FlagView {
     }
 }
 
+/// One fact of the letter as its page shows it: what it is, the letter's words, and a link to
+/// the lines it stands on.
+#[derive(Serialize)]
+struct FactView {
+    what: &'static str,
+    value: String,
+    label: String,
+    lines: String,
+}
+
+/// The letter's facts, in the order a reader looks for them.
+fn facts_view(f: &Facts) -> Vec<FactView> {
+    let one = |what, value: &str, lines: [u32; 2]| FactView {
+        what,
+        value: value.to_string(),
+        label: format!("L{}", range(lines)),
+        lines: range(lines),
+    };
+    let mut out = Vec::new();
+    if let Some(s) = &f.sender {
+        out.push(one("from", &s.value, s.lines));
+    }
+    for a in &f.addressees {
+        out.push(one("to", &a.value, a.lines));
+    }
+    for c in &f.cc {
+        out.push(one("cc", &c.value, c.lines));
+    }
+    if let Some(d) = &f.date {
+        out.push(one(
+            "date",
+            &format!("{} ({})", d.value, d.written),
+            d.lines,
+        ));
+    }
+    if let Some(p) = &f.place {
+        out.push(one("place", &p.value, p.lines));
+    }
+    if let Some(s) = &f.subject {
+        out.push(one("subject", &s.value, s.lines));
+    }
+    for r in &f.references {
+        out.push(one("reference", &r.value, r.lines));
+    }
+    for s in &f.signatories {
+        let who = match &s.title {
+            Some(t) => format!("{}, {t}", s.name),
+            None => s.name.clone(),
+        };
+        out.push(one("signed", &who, s.lines));
+    }
+    out
+}
+
 fn worst(findings: &[crate::tasks::finding::Finding]) -> &'static str {
     use crate::tasks::finding::Severity;
     if findings.iter().any(|f| f.severity == Severity::Major) {
@@ -389,6 +444,7 @@ pub(super) fn doc_html(
         read_json(&doc_dir.join(Task::Translate.json_file())).ok();
     let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
     let review: Option<ReviewOut> = read_json(&doc_dir.join(Task::Review.json_file())).ok();
+    let facts: Option<Facts> = read_json(&doc_dir.join(crate::ingest::facts::FILE)).ok();
     let (original, source_note) = original_lines(input);
     // A PDF letter: its pages are linked (`file.pdf#page=2`).
     let pdf_href = input.source.as_ref().map(|_| {
@@ -414,6 +470,7 @@ pub(super) fn doc_html(
             "source_path": &input.path,
             "source_note": source_note,
             "tasks": statuses(input),
+            "facts": facts.as_ref().map(facts_view),
             "warnings": &input.warnings,
             "rows": translation.as_ref().map(|t| rows(t, original.as_deref(), pdf_href.as_deref(), review.as_ref())),
             "review": review.as_ref().map(|r| &r.score),

@@ -10,6 +10,7 @@
 mod letter;
 
 use crate::compare::RunDiff;
+use crate::ingest::facts::{self, Facts};
 use crate::store::run::{Manifest, run_dir};
 use crate::store::{StoreError, read_json, write_atomic};
 use crate::tasks::Task;
@@ -165,6 +166,8 @@ struct DocRow {
     minor: u32,
     /// The review's score, when the run reviewed the letter.
     review: Option<Score>,
+    /// What the letter says about itself: sender, date, subject (runs before facts: none).
+    facts: Option<Facts>,
 }
 
 /// Each task's status as the pages show it: `ok`, `failed: <reason>`, `unreadable: <reason>`.
@@ -241,6 +244,7 @@ fn doc_row(
         major: crate::checks::sum(&input.findings).major,
         minor: crate::checks::sum(&input.findings).minor,
         review: None,
+        facts: None,
         page,
     }
 }
@@ -269,6 +273,7 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
     for input in &m.inputs {
         let stance = stances.get(&input.doc_id);
         let mut row = doc_row(input, stance, &columns);
+        row.facts = read_json::<Facts>(&dir.join(&input.doc_id).join(facts::FILE)).ok();
         row.review =
             read_json::<ReviewOut>(&dir.join(&input.doc_id).join(Task::Review.json_file()))
                 .ok()
