@@ -88,11 +88,15 @@ impl Checker {
         translation_with(out, &self.glossary, &self.terms);
     }
 
-    /// Check any task's output.
-    pub fn output(&self, o: &mut TaskOutput) {
+    /// Check any task's output; `head`: the line ranges of the letter's head and signature
+    /// ([`head_lines`]), for the key points that rest on them alone (none: not checked).
+    pub fn output(&self, o: &mut TaskOutput, head: &[[u32; 2]]) {
         match o {
             TaskOutput::Translation(t) => self.translation(t),
-            TaskOutput::Summary(s) => summary(s, &self.summary_instructions),
+            TaskOutput::Summary(s) => {
+                summary(s, &self.summary_instructions);
+                head_only(s, head);
+            }
             TaskOutput::Stance(s) => stance(s),
             // The review is itself a reading; refine's English is checked in the translation.
             TaskOutput::Review(_) | TaskOutput::Refine(_) => {}
@@ -224,6 +228,15 @@ pub fn summary(out: &mut SummaryOut, instructions: &str) {
             "the summary is in Dutch",
             preview(s),
         ));
+    } else if shape::cut_off(s) {
+        found.push(finding(
+            Check::CutOff,
+            Major,
+            "summary",
+            None,
+            "the summary stops mid-sentence",
+            tail(s),
+        ));
     }
     let flat_summary = flat(s);
     if let Some(run) = instruction_runs(instructions)
@@ -330,6 +343,15 @@ pub fn stance(out: &mut StanceOut) {
                     "the rationale is in Dutch",
                     preview(rationale),
                 ));
+            } else if shape::cut_off(rationale) {
+                found.push(finding(
+                    Check::CutOff,
+                    Major,
+                    id,
+                    lines,
+                    "the rationale stops mid-sentence",
+                    tail(rationale),
+                ));
             }
             for e in evidence {
                 if language(&e.quote_en) == Lang::Dutch {
@@ -376,7 +398,7 @@ pub fn stance(out: &mut StanceOut) {
 
 /// Check any task's output (see [`Checker`] to check many).
 pub fn output(o: &mut TaskOutput, glossary: &[Term], summary_instructions: &str) {
-    Checker::new(glossary, summary_instructions).output(o);
+    Checker::new(glossary, summary_instructions).output(o, &[]);
 }
 
 /// Every finding of an output.
@@ -449,6 +471,46 @@ impl DocChecks {
     }
 }
 
+/// The line ranges of a letter's head (its paragraphs before the first paragraph of running
+/// text: letterhead, addresses, date, subject, salutation) and of its signatures: what states
+/// no argument of the letter.
+pub fn head_lines(doc: &crate::ingest::Document) -> Vec<[u32; 2]> {
+    use crate::ingest::Kind;
+    let first_body = doc
+        .paragraphs
+        .iter()
+        .position(|p| matches!(p.kind, Kind::Body | Kind::ListItem))
+        .unwrap_or(doc.paragraphs.len());
+    doc.paragraphs
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| *i < first_body && p.kind != Kind::Footnote || p.kind == Kind::Signature)
+        .map(|(_, p)| p.lines)
+        .collect()
+}
+
+/// A key point that cites only the letter's head or signatures (the address lines, the date,
+/// the subject, the salutation): those lines carry no argument, so its citation proves nothing.
+fn head_only(out: &mut SummaryOut, head: &[[u32; 2]]) {
+    if head.is_empty() {
+        return;
+    }
+    let inside = |r: &[u32; 2]| (r[0]..=r[1]).all(|l| head.iter().any(|h| h[0] <= l && l <= h[1]));
+    for (k, kp) in out.key_points.iter().enumerate() {
+        if !kp.lines.is_empty() && kp.lines.iter().all(inside) {
+            let lines = [kp.lines[0][0], kp.lines[kp.lines.len() - 1][1]];
+            out.checks.push(finding(
+                Check::HeadOnly,
+                Severity::Major,
+                &format!("kp{}", k + 1),
+                Some(lines),
+                "the key point cites only the letter's head or signature (addresses, date, subject, salutation), which state no argument",
+                preview(&kp.text_en),
+            ));
+        }
+    }
+}
+
 /// The outputs of each document of a run, read back and checked again with today's checks and
 /// `prompts` (so that runs made before a check existed, or with another glossary, are judged
 /// alike). A document's translation, summary and stance that cannot be read count as missing.
@@ -462,6 +524,12 @@ pub fn recheck(
     let mut docs = Vec::new();
     for input in &manifest.inputs {
         let dir = run_dir.join(&input.doc_id);
+        // The letter's head, when its source is still the file the run read.
+        let head = crate::ingest::read(std::path::Path::new(&input.path))
+            .ok()
+            .filter(|doc| doc.sha256 == input.sha256)
+            .map(|doc| head_lines(&doc))
+            .unwrap_or_default();
         let mut d = DocChecks {
             doc_id: input.doc_id.clone(),
             segments: 0,
@@ -490,7 +558,7 @@ pub fn recheck(
                 d.missing.push(task);
                 continue;
             };
-            checker.output(&mut o);
+            checker.output(&mut o, &head);
             if let TaskOutput::Translation(t) = &o {
                 d.segments = t.segments.iter().filter(|s| has_words(&s.nl)).count() as u32;
                 d.terminology = t.terminology.clone();
@@ -501,4 +569,77 @@ pub fn recheck(
         docs.push(d);
     }
     docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rationale_or_summary_cut_mid_sentence_is_a_major_finding() {
+        let mut out: StanceOut = serde_json::from_value(serde_json::json!({
+            "doc_id": "d", "source": {"path": "d.txt", "sha256": ""}, "model": "m",
+            "author": [], "addressees": [], "date": null, "doc_type": "letter",
+            "overall": {"stance": "neutral", "confidence": 1.0,
+                "rationale_en": "The author's stance is to,", "evidence": []},
+            "topics": [{"topic": "t", "label": "T", "stance": "neutral", "confidence": 1.0,
+                "rationale_en": "The letter weighs both sides.", "evidence": []}]
+        }))
+        .unwrap();
+        stance(&mut out);
+        let cut: Vec<&str> = out
+            .checks
+            .iter()
+            .filter(|f| f.check == Check::CutOff && f.severity == Severity::Major)
+            .map(|f| f.segment.as_str())
+            .collect();
+        assert_eq!(cut, ["overall"]);
+        let mut s: SummaryOut = serde_json::from_value(serde_json::json!({
+            "doc_id": "d", "source": {"path": "d.txt", "sha256": ""}, "model": "m",
+            "summary_en": "Offlimits advises the cabinet against the Hungarian proposal, which", "key_points": []
+        }))
+        .unwrap();
+        summary(&mut s, "");
+        assert!(
+            s.checks.iter().any(|f| f.check == Check::CutOff),
+            "{:?}",
+            s.checks
+        );
+    }
+
+    #[test]
+    fn a_key_point_that_cites_only_the_letters_head_is_a_major_finding() {
+        let letter = "Aan: De minister\n\nBetreft: De verordening\n\n12 maart 2024, Utrecht\n\nGeachte minister,\n\nWij zijn tegen het voorstel, omdat het de vertrouwelijkheid van alle communicatie aantast en kinderen niet beter beschermt.\n\nWij vragen u daarom het voorstel niet te steunen en in te zetten op preventie en op de aanpak van daders.\n\nMet vriendelijke groet,\n\nAnna de Boer\n";
+        let doc = crate::ingest::from_bytes("d", std::path::Path::new("d.txt"), letter.as_bytes())
+            .unwrap();
+        let head = head_lines(&doc);
+        let s: SummaryOut = serde_json::from_value(serde_json::json!({
+            "doc_id": "d", "source": {"path": "d.txt", "sha256": ""}, "model": "m",
+            "summary_en": "The writers oppose the proposal.",
+            "key_points": [
+                {"text_en": "The writers oppose the proposal", "lines": [[1, 1], [3, 3]], "paragraphs": ["p1", "p2"]},
+                {"text_en": "They ask the minister not to support it", "lines": [[11, 11]], "paragraphs": ["p6"]}
+            ]
+        }))
+        .unwrap();
+        let mut o = TaskOutput::Summary(s);
+        Checker::new(&[], "").output(&mut o, &head);
+        let TaskOutput::Summary(s) = o else {
+            unreachable!()
+        };
+        let flagged: Vec<&str> = s
+            .checks
+            .iter()
+            .filter(|f| f.check == Check::HeadOnly)
+            .map(|f| f.segment.as_str())
+            .collect();
+        assert_eq!(flagged, ["kp1"], "{head:?}");
+        // Without the letter, nothing is claimed either way.
+        let mut o = TaskOutput::Summary(s);
+        Checker::new(&[], "").output(&mut o, &[]);
+        let TaskOutput::Summary(s) = o else {
+            unreachable!()
+        };
+        assert!(s.checks.iter().all(|f| f.check != Check::HeadOnly));
+    }
 }

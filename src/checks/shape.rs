@@ -50,6 +50,27 @@ pub fn ends_sentence(text: &str) -> bool {
         || t.chars().last().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// Whether an English text (a rationale, a summary) stops mid-sentence: it ends on a comma, a
+/// colon or a dash, or on a word no sentence ends on ("The author's stance is to,", "...scan for
+/// both known and"). A text that merely lacks its final full stop is not cut off.
+pub fn cut_off(text: &str) -> bool {
+    const OPEN: &[&str] = &[
+        "the", "a", "an", "to", "of", "and", "or", "for", "with", "by", "in", "on", "at", "as",
+        "is", "are", "was", "be", "that", "which", "who", "whose", "its", "their", "from", "than",
+        "but", "not", "both", "into", "about",
+    ];
+    let t = text.trim_end();
+    if t.is_empty() {
+        return false;
+    }
+    if t.ends_with([',', ';', ':', '-', '–', '(']) {
+        return true;
+    }
+    t.rsplit(|c: char| c.is_whitespace())
+        .next()
+        .is_some_and(|w| OPEN.contains(&w.to_lowercase().as_str()))
+}
+
 /// Whether `en` ends as a whole sentence where `nl` does: a colon ends only what ends in one
 /// in the Dutch too (an English cut off after "the report:" is not finished).
 pub fn ends_like(nl: &str, en: &str) -> bool {

@@ -23,7 +23,16 @@ pub fn yardstick(config: &Config) -> anyhow::Result<Yardstick> {
         .reference_dir()
         .map(|d| eval::reference::load_dir(&d))
         .transpose()?;
-    Ok(Yardstick { gold, references })
+    let facts = config
+        .eval
+        .facts_file()
+        .map(|p| eval::facts::load(&p))
+        .transpose()?;
+    Ok(Yardstick {
+        gold,
+        references,
+        facts,
+    })
 }
 
 /// Evaluate the run `what` names.
@@ -194,6 +203,68 @@ pub fn render_one(e: &RunEval) -> String {
                 "  (no stance in this run for {m}: counted as \"none\")\n"
             ));
         }
+        s.push_str(&support_bias(st));
+    }
+    if let Some(f) = &e.facts {
+        s.push_str(&facts_lines(f));
+    }
+    s
+}
+
+/// How often the run answered "support" where the gold label is another: a small model's lean.
+fn support_bias(st: &eval::StanceEval) -> String {
+    let Some(col) = st.labels.iter().position(|l| l == "support") else {
+        return String::new();
+    };
+    let parts: Vec<String> = st
+        .labels
+        .iter()
+        .zip(&st.confusion)
+        .filter(|(l, _)| *l != "support" && *l != eval::NONE)
+        .filter(|(_, row)| row.iter().sum::<u32>() > 0)
+        .map(|(l, row)| format!("{l} {} of {}", row[col], row.iter().sum::<u32>()))
+        .collect();
+    format!(
+        "  answered \"support\" where the gold says: {}\n",
+        parts.join(", ")
+    )
+}
+
+/// Who wrote to whom and when, against the gold facts.
+fn facts_lines(f: &eval::facts::FactsEval) -> String {
+    let mut s = format!(
+        "\nletter facts (the stance's authors, addressees and date against the gold facts): date {} of {}, sender {} of {}, addressees {} of {}\n",
+        f.date.agree,
+        f.date.total,
+        f.sender.agree,
+        f.sender.total,
+        f.addressees.agree,
+        f.addressees.total
+    );
+    let mut tab = Table::new(&[
+        ("letter", Align::Left),
+        ("date", Align::Left),
+        ("sender", Align::Left),
+        ("addressees", Align::Left),
+    ]);
+    let mark = |ok: bool, what: String| format!("{} {what}", if ok { "ok " } else { "NO " });
+    for l in &f.letters {
+        tab.row(vec![
+            l.doc_id.clone(),
+            mark(l.date, l.run_date.clone().unwrap_or_else(|| "none".into())),
+            mark(
+                l.sender,
+                crate::commands::preview(&l.run_author.join("; "), 40),
+            ),
+            mark(
+                l.addressees,
+                crate::commands::preview(&l.run_addressees.join("; "), 40),
+            ),
+        ]);
+    }
+    s.push_str(&tab.render());
+    for m in &f.missing {
+        s.push_str(&format!("  (no stance in this run for {m})\n"));
     }
     s
 }

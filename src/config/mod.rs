@@ -422,12 +422,22 @@ pub struct EvalSection {
     pub gold: Option<PathBuf>,
     /// A folder of reference translations (default: `eval/reference/` when there is one).
     pub reference: Option<PathBuf>,
+    /// Gold letter facts: who wrote each letter, to whom, when (default:
+    /// `eval/facts_gold.json` when there is one).
+    pub facts: Option<PathBuf>,
 }
 
 impl EvalSection {
     pub fn gold_file(&self) -> Option<PathBuf> {
         self.gold.clone().or_else(|| {
             let p = PathBuf::from("eval/stance_gold.json");
+            p.is_file().then_some(p)
+        })
+    }
+
+    pub fn facts_file(&self) -> Option<PathBuf> {
+        self.facts.clone().or_else(|| {
+            let p = PathBuf::from("eval/facts_gold.json");
             p.is_file().then_some(p)
         })
     }

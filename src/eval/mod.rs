@@ -4,6 +4,7 @@
 //! command renders it.
 
 pub mod chrf;
+pub mod facts;
 pub mod gold;
 pub mod reference;
 
@@ -33,6 +34,9 @@ pub struct RunEval {
     pub translation: Option<TranslationEval>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stance: Option<StanceEval>,
+    /// Who wrote to whom and when, against the gold letter facts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<facts::FactsEval>,
 }
 
 /// The output checks over a run: findings per 100 segments, by check.
@@ -145,6 +149,7 @@ pub struct Baseline {
 pub struct Yardstick {
     pub gold: Option<Gold>,
     pub references: Option<Vec<Reference>>,
+    pub facts: Option<facts::GoldFacts>,
 }
 
 /// Evaluate the run in `run_dir`.
@@ -204,6 +209,11 @@ pub fn evaluate(
         };
         stance(g, &in_run, read)
     });
+    let facts = against.facts.as_ref().map(|g| {
+        facts::score(g, |doc: &str| {
+            crate::store::read_json(&run_dir.join(doc).join(Task::Stance.json_file())).ok()
+        })
+    });
     RunEval {
         run_id: manifest.run_id.clone(),
         label: manifest.label.clone(),
@@ -215,6 +225,7 @@ pub fn evaluate(
         checks,
         translation,
         stance,
+        facts,
     }
 }
 

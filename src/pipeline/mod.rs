@@ -365,7 +365,7 @@ impl LetterRun {
                     .finish(output, Prior::of(task, When::BeforeFinal, &finals));
                 output.fill_model(&model);
                 output.fill_pages(doc);
-                self.checker.output(output);
+                self.checker.output(output, &crate::checks::head_lines(doc));
             }
             done.push(Finished {
                 doc_id: doc.id.clone(),

@@ -107,6 +107,7 @@ pub fn messages(
 ) -> Result<Vec<Message>, PromptError> {
     let vars = json!({
         "doc": {"id": doc.id},
+        "facts": given(&crate::ingest::facts::read(doc)),
         "part": part + 1,
         "parts": parts,
         "glossary": ctx.prompts.glossary_for(&text(segs)),
@@ -114,6 +115,34 @@ pub fn messages(
         "question": question,
     });
     ctx.prompts.render(PROMPT, &vars)
+}
+
+/// The letter's facts as the prompt gives them: what each is and the letter's words.
+pub fn given(f: &crate::ingest::facts::Facts) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut add = |what: &str, value: &str| out.push(json!({"what": what, "value": value}));
+    if let Some(s) = &f.sender {
+        add("from", &s.value);
+    }
+    for s in &f.signatories {
+        match &s.title {
+            Some(t) => add("signed by", &format!("{}, {t}", s.name)),
+            None => add("signed by", &s.name),
+        }
+    }
+    for a in &f.addressees {
+        add("to", &a.value);
+    }
+    for c in &f.cc {
+        add("copy to", &c.value);
+    }
+    if let Some(d) = &f.date {
+        add("date", &d.value);
+    }
+    if let Some(s) = &f.subject {
+        add("subject", &s.value);
+    }
+    out
 }
 
 /// The text of a part, its segments one per line.

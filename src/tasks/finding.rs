@@ -53,6 +53,10 @@ pub enum Check {
     Unsupported,
     /// A topic judged not addressed, yet with quotes.
     Inconsistent,
+    /// A summary or a rationale that stops mid-sentence (cut at a length bound).
+    CutOff,
+    /// A key point that cites only the letter's head or signature lines.
+    HeadOnly,
 }
 
 impl Check {
@@ -75,6 +79,8 @@ impl Check {
             Check::Uncited => "uncited",
             Check::Unsupported => "unsupported",
             Check::Inconsistent => "inconsistent",
+            Check::CutOff => "cut_off",
+            Check::HeadOnly => "head_only",
         }
     }
 }

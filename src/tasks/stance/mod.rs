@@ -388,11 +388,11 @@ pub fn assemble(
     let refs: Vec<&Value> = parts.iter().collect();
     let rationale = |items: Vec<(usize, &str)>| -> String {
         if items.len() == 1 {
-            return items[0].1.trim().to_string();
+            return whole_sentences(items[0].1);
         }
         items
             .iter()
-            .map(|(i, r)| format!("Part {}: {}", i + 1, r.trim()))
+            .map(|(i, r)| format!("Part {}: {}", i + 1, whole_sentences(r)))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -465,13 +465,14 @@ pub fn assemble(
         .iter()
         .find_map(|p| p["date"].as_str().map(str::to_string))
         .filter(|d| !d.trim().is_empty());
-    let out = StanceOut {
+    let mut out = StanceOut {
         doc_id: doc.id.clone(),
         source: Source::of(doc),
         model: model.to_string(),
         author: dedup_names(&refs, "authors"),
         addressees: dedup_names(&refs, "addressees"),
         date,
+        from_letter: Vec::new(),
         doc_type: parts
             .first()
             .and_then(|p| p["doc_type"].as_str())
@@ -481,7 +482,68 @@ pub fn assemble(
         topics: topic_out,
         checks: Vec::new(),
     };
+    from_letter(&mut out, &crate::ingest::facts::read(doc));
     (out, unverified)
+}
+
+/// A rationale that a length bound cut mid-sentence ("The author's stance is to,"), ended at
+/// its last full sentence when it has one; else as it is (the checks flag it as cut off).
+fn whole_sentences(r: &str) -> String {
+    let r = r.trim();
+    if r.is_empty() || r.ends_with(['.', '!', '?']) {
+        return r.to_string();
+    }
+    // The last sentence end: a point after a lower-case word of three letters or more (not an
+    // initial, a title such as "Dhr." or an abbreviation such as "etc."), then a space and a
+    // capital.
+    const ABBREVIATIONS: &[&str] = &[
+        "etc", "art", "bijv", "resp", "incl", "excl", "approx", "nos", "vol", "blz", "pag",
+    ];
+    let end = r.char_indices().rev().find(|&(i, c)| {
+        let word: String = r[..i]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        matches!(c, '.' | '!' | '?')
+            && word.chars().count() >= 3
+            && word.chars().all(char::is_lowercase)
+            && !ABBREVIATIONS.contains(&word.as_str())
+            && r[i + 1..].starts_with(' ')
+            && r[i + 1..].trim_start().starts_with(char::is_uppercase)
+    });
+    match end {
+        Some((i, _)) if i > 20 => r[..=i].to_string(),
+        _ => r.to_string(),
+    }
+}
+
+/// The names and the date the letter states itself replace the model's: a small model took
+/// the addressees of a letter for its authors. What the letter does not state stays the
+/// model's answer.
+fn from_letter(out: &mut StanceOut, facts: &crate::ingest::facts::Facts) {
+    let mut author: Vec<String> = facts.sender.iter().map(|s| s.value.clone()).collect();
+    for s in &facts.signatories {
+        author.push(match &s.title {
+            Some(t) => format!("{}, {t}", s.name),
+            None => s.name.clone(),
+        });
+    }
+    if !author.is_empty() {
+        out.author = author;
+        out.from_letter.push("author".into());
+    }
+    if !facts.addressees.is_empty() {
+        out.addressees = facts.addressees.iter().map(|a| a.value.clone()).collect();
+        out.from_letter.push("addressees".into());
+    }
+    if let Some(d) = &facts.date {
+        out.date = Some(d.value.clone());
+        out.from_letter.push("date".into());
+    }
 }
 
 /// Extract the stance of a document.
@@ -598,6 +660,59 @@ mod tests {
         let (out, _) = assemble(&doc, &parts, &topics, "m");
         assert_eq!(out.topics[1].stance, "support");
         assert_eq!(out.topics[0].stance, "mixed");
+    }
+
+    #[test]
+    fn a_rationale_cut_by_its_bound_ends_at_its_last_full_sentence() {
+        assert_eq!(
+            whole_sentences("The author opposes scanning. The author's stance is to,"),
+            "The author opposes scanning."
+        );
+        assert_eq!(whole_sentences(" Opposes it. "), "Opposes it.");
+        // No full sentence to end at (or only an abbreviation): kept, and the checks flag it.
+        assert_eq!(
+            whole_sentences("The author's stance is to,"),
+            "The author's stance is to,"
+        );
+        assert_eq!(
+            whole_sentences("It names e.g. the scanning of"),
+            "It names e.g. the scanning of"
+        );
+        assert_eq!(
+            whole_sentences("The letter of Dhr. D.M. van Weel asks the minister to"),
+            "The letter of Dhr. D.M. van Weel asks the minister to",
+            "a title's or an initial's point is no sentence end"
+        );
+        assert_eq!(
+            whole_sentences("It cites art. 7 and more, etc. Then it asks the"),
+            "It cites art. 7 and more, etc. Then it asks the"
+        );
+    }
+
+    #[test]
+    fn the_names_and_date_the_letter_states_replace_the_models() {
+        let letter = "Aan: De woordvoerders van de Commissie Justitie en Veiligheid\n\nBetreft: De verordening\n\n29 september 2025, Leiden\n\nGeachte woordvoerder,\n\nWij steunen de verordening en vragen u dat ook te doen, omdat kinderen recht hebben op bescherming online.\n\nDe verordening beschermt kinderen en respecteert de vertrouwelijkheid van communicatie, zoals wij hieronder laten zien.\n\nWij lichten dat graag toe in een gesprek met u en uw collega's in de commissie.\n\nMet vriendelijke groet,\n\nAnna de Boer\n\nDirecteur Stichting Voorbeeld\n";
+        let doc = crate::ingest::from_bytes("x", std::path::Path::new("x.txt"), letter.as_bytes())
+            .unwrap();
+        // The model took the addressees for the authors, and had no date.
+        let answer = json!({"authors": ["De woordvoerders"], "addressees": ["Stichting Voorbeeld"],
+            "date": null, "doc_type": "letter",
+            "overall": {"stance": "support", "confidence": 0.8, "rationale_en": "r", "evidence": []},
+            "topics": []});
+        let (out, _) = assemble(&doc, &[answer], &[], "m");
+        assert_eq!(
+            out.author,
+            [
+                "Stichting Voorbeeld",
+                "Anna de Boer, Directeur Stichting Voorbeeld"
+            ]
+        );
+        assert_eq!(
+            out.addressees,
+            ["De woordvoerders van de Commissie Justitie en Veiligheid"]
+        );
+        assert_eq!(out.date.as_deref(), Some("2025-09-29"));
+        assert_eq!(out.from_letter, ["author", "addressees", "date"]);
     }
 
     #[test]

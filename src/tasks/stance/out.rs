@@ -92,6 +92,10 @@ pub struct StanceOut {
     pub author: Vec<String>,
     pub addressees: Vec<String>,
     pub date: Option<String>,
+    /// The fields read from the letter itself ([`crate::ingest::facts`]: `author`,
+    /// `addressees`, `date`) rather than answered by the model; the others are the model's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_letter: Vec<String>,
     pub doc_type: String,
     pub overall: Overall,
     pub topics: Vec<TopicOut>,
