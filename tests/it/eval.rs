@@ -145,6 +145,17 @@ fn check_and_eval_judge_a_run_and_tell_the_better_of_two() {
         topic["stance"] = letter["topics"][&id]["stance"].clone();
     }
     write(&path, &st);
+    // And a faithful summary, its key points on the lines that argue them.
+    let path = gold_dir.join(OFFLIMITS).join("summary.json");
+    let mut su = read(&path);
+    su["summary_en"] = Value::from(
+        "Offlimits advises six members of the cabinet against the Hungarian proposal for the CSAM regulation.",
+    );
+    su["key_points"] = serde_json::json!([
+        {"text_en": "The Dutch approach of prevention, action and self-regulation works", "lines": [[24, 26]], "paragraphs": ["p9", "p10"]},
+        {"text_en": "The Hungarian proposal would harm it and breach privacy", "lines": [[28, 28]], "paragraphs": ["p11"]}
+    ]);
+    write(&path, &su);
 
     let e = tolk(&root(), &["eval", "gold", "--json", "--out", o], &[]);
     assert_eq!(e.status.code(), Some(0), "{}", stderr(&e));
