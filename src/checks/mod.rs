@@ -9,6 +9,7 @@
 //! A finding is `{check, severity, segment, lines, message, evidence}` ([`Finding`]).
 
 pub mod alignment;
+pub mod analysis;
 pub mod codes;
 pub mod glossary;
 pub mod names;
@@ -24,6 +25,7 @@ pub use crate::tasks::finding::{Check, Finding, Severity, TermUse};
 use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::{TranslationOut, has_words};
+pub use analysis::{Letter, head_lines};
 use std::collections::BTreeMap;
 use text::{Lang, flat, language};
 
@@ -71,33 +73,61 @@ pub struct Checker {
     terms: Vec<Term>,
     glossary: Vec<glossary::Compiled>,
     summary_instructions: String,
+    /// Acronyms of the glossary's English and of the instructions (`CSA`, `CSAM`): the
+    /// vocabulary of the domain, which a key point may use whatever lines it cites.
+    vocabulary: Vec<String>,
 }
 
 impl Checker {
     /// `summary_instructions`: the summary prompt's system text, for the echo check. The
     /// glossary's patterns are compiled here, once for a run.
     pub fn new(terms: &[Term], summary_instructions: &str) -> Checker {
+        let known: String = terms
+            .iter()
+            .map(|t| t.en.as_str())
+            .chain([summary_instructions])
+            .collect::<Vec<_>>()
+            .join(" ");
         Checker {
             terms: terms.to_vec(),
             glossary: glossary::compile(terms),
             summary_instructions: summary_instructions.to_string(),
+            vocabulary: analysis::acronyms(&known),
         }
+    }
+
+    /// The checks of a run with these prompts: their glossary, the summary's instructions for
+    /// the echo check, and the acronyms the per-question prompt introduces (`CSA`) as
+    /// vocabulary.
+    pub fn for_prompts(prompts: &crate::prompt::PromptSet) -> Checker {
+        let mut checker = Checker::new(&prompts.glossary, prompts.get("summary_reduce").system());
+        checker
+            .vocabulary
+            .extend(analysis::acronyms(prompts.get("ask").system()));
+        checker
     }
 
     pub fn translation(&self, out: &mut TranslationOut) {
         translation_with(out, &self.glossary, &self.terms);
     }
 
-    /// Check any task's output; `head`: the line ranges of the letter's head and signature
-    /// ([`head_lines`]), for the key points that rest on them alone (none: not checked).
-    pub fn output(&self, o: &mut TaskOutput, head: &[[u32; 2]]) {
+    /// Check any task's output; with the `letter` it was made of, the summary and the stance
+    /// are also held to the letter ([`analysis`]; without it, those checks are not made).
+    pub fn output(&self, o: &mut TaskOutput, letter: Option<&Letter>) {
         match o {
             TaskOutput::Translation(t) => self.translation(t),
             TaskOutput::Summary(s) => {
                 summary(s, &self.summary_instructions);
-                head_only(s, head);
+                if let Some(l) = letter {
+                    analysis::summary(s, l, &self.vocabulary);
+                }
             }
-            TaskOutput::Stance(s) => stance(s),
+            TaskOutput::Stance(s) => {
+                stance(s);
+                if let Some(l) = letter {
+                    analysis::stance(s, l);
+                }
+            }
             // The review is itself a reading; refine's English is checked in the translation.
             TaskOutput::Review(_) | TaskOutput::Refine(_) => {}
         }
@@ -398,7 +428,7 @@ pub fn stance(out: &mut StanceOut) {
 
 /// Check any task's output (see [`Checker`] to check many).
 pub fn output(o: &mut TaskOutput, glossary: &[Term], summary_instructions: &str) {
-    Checker::new(glossary, summary_instructions).output(o, &[]);
+    Checker::new(glossary, summary_instructions).output(o, None);
 }
 
 /// Every finding of an output.
@@ -471,46 +501,6 @@ impl DocChecks {
     }
 }
 
-/// The line ranges of a letter's head (its paragraphs before the first paragraph of running
-/// text: letterhead, addresses, date, subject, salutation) and of its signatures: what states
-/// no argument of the letter.
-pub fn head_lines(doc: &crate::ingest::Document) -> Vec<[u32; 2]> {
-    use crate::ingest::Kind;
-    let first_body = doc
-        .paragraphs
-        .iter()
-        .position(|p| matches!(p.kind, Kind::Body | Kind::ListItem))
-        .unwrap_or(doc.paragraphs.len());
-    doc.paragraphs
-        .iter()
-        .enumerate()
-        .filter(|(i, p)| *i < first_body && p.kind != Kind::Footnote || p.kind == Kind::Signature)
-        .map(|(_, p)| p.lines)
-        .collect()
-}
-
-/// A key point that cites only the letter's head or signatures (the address lines, the date,
-/// the subject, the salutation): those lines carry no argument, so its citation proves nothing.
-fn head_only(out: &mut SummaryOut, head: &[[u32; 2]]) {
-    if head.is_empty() {
-        return;
-    }
-    let inside = |r: &[u32; 2]| (r[0]..=r[1]).all(|l| head.iter().any(|h| h[0] <= l && l <= h[1]));
-    for (k, kp) in out.key_points.iter().enumerate() {
-        if !kp.lines.is_empty() && kp.lines.iter().all(inside) {
-            let lines = [kp.lines[0][0], kp.lines[kp.lines.len() - 1][1]];
-            out.checks.push(finding(
-                Check::HeadOnly,
-                Severity::Major,
-                &format!("kp{}", k + 1),
-                Some(lines),
-                "the key point cites only the letter's head or signature (addresses, date, subject, salutation), which state no argument",
-                preview(&kp.text_en),
-            ));
-        }
-    }
-}
-
 /// The outputs of each document of a run, read back and checked again with today's checks and
 /// `prompts` (so that runs made before a check existed, or with another glossary, are judged
 /// alike). A document's translation, summary and stance that cannot be read count as missing.
@@ -520,16 +510,15 @@ pub fn recheck(
     prompts: &crate::prompt::PromptSet,
 ) -> Vec<DocChecks> {
     use crate::tasks::Task;
-    let checker = Checker::new(&prompts.glossary, prompts.get("summary_reduce").system());
+    let checker = Checker::for_prompts(prompts);
     let mut docs = Vec::new();
     for input in &manifest.inputs {
         let dir = run_dir.join(&input.doc_id);
-        // The letter's head, when its source is still the file the run read.
-        let head = crate::ingest::read(std::path::Path::new(&input.path))
+        // The letter, when its source is still the file the run read.
+        let letter = crate::ingest::read(std::path::Path::new(&input.path))
             .ok()
             .filter(|doc| doc.sha256 == input.sha256)
-            .map(|doc| head_lines(&doc))
-            .unwrap_or_default();
+            .map(|doc| Letter::of(&doc));
         let mut d = DocChecks {
             doc_id: input.doc_id.clone(),
             segments: 0,
@@ -558,7 +547,7 @@ pub fn recheck(
                 d.missing.push(task);
                 continue;
             };
-            checker.output(&mut o, &head);
+            checker.output(&mut o, letter.as_ref());
             if let TaskOutput::Translation(t) = &o {
                 d.segments = t.segments.iter().filter(|s| has_words(&s.nl)).count() as u32;
                 d.terminology = t.terminology.clone();
@@ -612,7 +601,7 @@ mod tests {
         let letter = "Aan: De minister\n\nBetreft: De verordening\n\n12 maart 2024, Utrecht\n\nGeachte minister,\n\nWij zijn tegen het voorstel, omdat het de vertrouwelijkheid van alle communicatie aantast en kinderen niet beter beschermt.\n\nWij vragen u daarom het voorstel niet te steunen en in te zetten op preventie en op de aanpak van daders.\n\nMet vriendelijke groet,\n\nAnna de Boer\n";
         let doc = crate::ingest::from_bytes("d", std::path::Path::new("d.txt"), letter.as_bytes())
             .unwrap();
-        let head = head_lines(&doc);
+        let letter = Letter::of(&doc);
         let s: SummaryOut = serde_json::from_value(serde_json::json!({
             "doc_id": "d", "source": {"path": "d.txt", "sha256": ""}, "model": "m",
             "summary_en": "The writers oppose the proposal.",
@@ -623,7 +612,7 @@ mod tests {
         }))
         .unwrap();
         let mut o = TaskOutput::Summary(s);
-        Checker::new(&[], "").output(&mut o, &head);
+        Checker::new(&[], "").output(&mut o, Some(&letter));
         let TaskOutput::Summary(s) = o else {
             unreachable!()
         };
@@ -633,10 +622,10 @@ mod tests {
             .filter(|f| f.check == Check::HeadOnly)
             .map(|f| f.segment.as_str())
             .collect();
-        assert_eq!(flagged, ["kp1"], "{head:?}");
+        assert_eq!(flagged, ["kp1"], "{:?}", letter.head);
         // Without the letter, nothing is claimed either way.
         let mut o = TaskOutput::Summary(s);
-        Checker::new(&[], "").output(&mut o, &[]);
+        Checker::new(&[], "").output(&mut o, None);
         let TaskOutput::Summary(s) = o else {
             unreachable!()
         };

@@ -28,10 +28,16 @@ pub fn yardstick(config: &Config) -> anyhow::Result<Yardstick> {
         .facts_file()
         .map(|p| eval::facts::load(&p))
         .transpose()?;
+    let summaries = config
+        .eval
+        .summary_file()
+        .map(|p| eval::summary::load(&p))
+        .transpose()?;
     Ok(Yardstick {
         gold,
         references,
         facts,
+        summaries,
     })
 }
 
@@ -207,6 +213,54 @@ pub fn render_one(e: &RunEval) -> String {
     }
     if let Some(f) = &e.facts {
         s.push_str(&facts_lines(f));
+    }
+    if let Some(f) = &e.summary {
+        s.push_str(&summary_lines(f));
+    }
+    s
+}
+
+/// How faithful the summaries are, against the gold summaries.
+fn summary_lines(f: &eval::summary::SummaryEval) -> String {
+    let mut s = format!(
+        "
+summaries (against the gold summaries): sender named {} of {}, addressee named {} of {}; key claims covered {} of {}; key points matching no claim {} of {}; inverting the letter {}; whole sentences (summaries and stance rationales) {} of {}\n",
+        f.sender.agree,
+        f.sender.total,
+        f.addressee.agree,
+        f.addressee.total,
+        f.claims.agree,
+        f.claims.total,
+        f.unmatched.agree,
+        f.unmatched.total,
+        f.inverted,
+        f.complete.agree,
+        f.complete.total
+    );
+    let mut tab = Table::new(&[
+        ("letter", Align::Left),
+        ("sender", Align::Left),
+        ("addressee", Align::Left),
+        ("claims", Align::Right),
+        ("unmatched", Align::Right),
+        ("covered", Align::Left),
+        ("inverted", Align::Left),
+    ]);
+    let mark = |ok: bool| if ok { "ok" } else { "NO" }.to_string();
+    for l in &f.letters {
+        tab.row(vec![
+            l.doc_id.clone(),
+            mark(l.sender),
+            mark(l.addressee),
+            format!("{}/{}", l.covered.len(), l.claims),
+            format!("{}/{}", l.unmatched, l.key_points),
+            l.covered.join(", "),
+            l.inverted.join(", "),
+        ]);
+    }
+    s.push_str(&tab.render());
+    for m in &f.missing {
+        s.push_str(&format!("  (no summary in this run for {m})\n"));
     }
     s
 }

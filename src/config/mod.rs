@@ -425,6 +425,9 @@ pub struct EvalSection {
     /// Gold letter facts: who wrote each letter, to whom, when (default:
     /// `eval/facts_gold.json` when there is one).
     pub facts: Option<PathBuf>,
+    /// Gold summaries: the sender, an addressee and the key claims a faithful summary of each
+    /// letter carries (default: `eval/summary_gold.json` when there is one).
+    pub summary: Option<PathBuf>,
 }
 
 impl EvalSection {
@@ -438,6 +441,13 @@ impl EvalSection {
     pub fn facts_file(&self) -> Option<PathBuf> {
         self.facts.clone().or_else(|| {
             let p = PathBuf::from("eval/facts_gold.json");
+            p.is_file().then_some(p)
+        })
+    }
+
+    pub fn summary_file(&self) -> Option<PathBuf> {
+        self.summary.clone().or_else(|| {
+            let p = PathBuf::from("eval/summary_gold.json");
             p.is_file().then_some(p)
         })
     }

@@ -7,6 +7,7 @@ pub mod chrf;
 pub mod facts;
 pub mod gold;
 pub mod reference;
+pub mod summary;
 
 use crate::checks::{self, Count, Tally};
 use crate::prompt::PromptSet;
@@ -37,6 +38,9 @@ pub struct RunEval {
     /// Who wrote to whom and when, against the gold letter facts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub facts: Option<facts::FactsEval>,
+    /// How faithful the summaries are, against the gold summaries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<summary::SummaryEval>,
 }
 
 /// The output checks over a run: findings per 100 segments, by check.
@@ -150,6 +154,7 @@ pub struct Yardstick {
     pub gold: Option<Gold>,
     pub references: Option<Vec<Reference>>,
     pub facts: Option<facts::GoldFacts>,
+    pub summaries: Option<summary::GoldSummaries>,
 }
 
 /// Evaluate the run in `run_dir`.
@@ -160,6 +165,19 @@ pub fn evaluate(
     against: &Yardstick,
 ) -> RunEval {
     let docs = checks::recheck(run_dir, manifest, prompts);
+    // Letters whose summary names another sender than the letter does.
+    let other_sender: Vec<String> = docs
+        .iter()
+        .filter(|d| {
+            d.findings.iter().any(|(t, f)| {
+                *t == Task::Summary
+                    && f.check == crate::tasks::finding::Check::WrongParty
+                    && f.segment == "summary"
+                    && !f.message.contains("as an addressee")
+            })
+        })
+        .map(|d| d.doc_id.clone())
+        .collect();
     let letters: Vec<LetterChecks> = docs
         .iter()
         .map(|d| {
@@ -214,6 +232,16 @@ pub fn evaluate(
             crate::store::read_json(&run_dir.join(doc).join(Task::Stance.json_file())).ok()
         })
     });
+    let summary = against.summaries.as_ref().map(|g| {
+        let read = |doc: &str| {
+            let dir = run_dir.join(doc);
+            (
+                crate::store::read_json(&dir.join(Task::Summary.json_file())).ok(),
+                crate::store::read_json(&dir.join(Task::Stance.json_file())).ok(),
+            )
+        };
+        summary::score(g, read, |doc| other_sender.iter().any(|d| d == doc))
+    });
     RunEval {
         run_id: manifest.run_id.clone(),
         label: manifest.label.clone(),
@@ -226,6 +254,7 @@ pub fn evaluate(
         translation,
         stance,
         facts,
+        summary,
     }
 }
 
@@ -484,6 +513,26 @@ pub fn verdict(a: &RunEval, b: &RunEval) -> Vec<String> {
                 if w == "A" { y.macro_f1 } else { x.macro_f1 },
                 pct(x.baseline.accuracy)
             ),
+        });
+    }
+    if let (Some(x), Some(y)) = (&a.summary, &b.summary) {
+        let (cx, cy) = (x.claims.rate(), y.claims.rate());
+        v.push(match better(cx, cy, true, 1e-9) {
+            "tie" => format!(
+                "gold summaries: a tie ({} of {} key claims covered)",
+                x.claims.agree, x.claims.total
+            ),
+            w => {
+                let (win, lose) = if w == "A" { (x, y) } else { (y, x) };
+                format!(
+                    "gold summaries: {w} covers more key claims ({} vs {} of {}; senders named {} vs {})",
+                    win.claims.agree,
+                    lose.claims.agree,
+                    win.claims.total,
+                    win.sender.agree,
+                    lose.sender.agree
+                )
+            }
         });
     }
     let (x, y) = (&a.checks, &b.checks);

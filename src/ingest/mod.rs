@@ -203,6 +203,23 @@ pub struct PdfSource {
 }
 
 impl Document {
+    /// The ids of the paragraphs an argument can be cited from: running text, list items and
+    /// footnotes (the head, headings, salutation and signature state none). All paragraphs
+    /// when a letter has none of those.
+    pub fn citable(&self) -> Vec<String> {
+        let body: Vec<String> = self
+            .paragraphs
+            .iter()
+            .filter(|p| matches!(p.kind, Kind::Body | Kind::ListItem | Kind::Footnote))
+            .map(|p| p.id.clone())
+            .collect();
+        if body.is_empty() {
+            self.paragraphs.iter().map(|p| p.id.clone()).collect()
+        } else {
+            body
+        }
+    }
+
     /// The page of original line `line`, for a PDF.
     pub fn page_of(&self, line: u32) -> Option<u32> {
         let pdf = self.pdf.as_ref()?;

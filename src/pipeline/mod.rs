@@ -147,10 +147,7 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         chunking: opts.chunk,
         exec: exec.clone(),
         progress: progress.clone(),
-        checker: crate::checks::Checker::new(
-            &prompts.glossary,
-            prompts.get("summary_reduce").system(),
-        ),
+        checker: crate::checks::Checker::for_prompts(&prompts),
         model: ep.scope.model.clone(),
         started,
     });
@@ -365,7 +362,10 @@ impl LetterRun {
                     .finish(output, Prior::of(task, When::BeforeFinal, &finals));
                 output.fill_model(&model);
                 output.fill_pages(doc);
-                self.checker.output(output, &crate::checks::head_lines(doc));
+                // The analysis is held to the letter; a translation needs none of it.
+                let letter = matches!(output, TaskOutput::Summary(_) | TaskOutput::Stance(_))
+                    .then(|| crate::checks::Letter::of(doc));
+                self.checker.output(output, letter.as_ref());
             }
             done.push(Finished {
                 doc_id: doc.id.clone(),

@@ -57,6 +57,14 @@ pub enum Check {
     CutOff,
     /// A key point that cites only the letter's head or signature lines.
     HeadOnly,
+    /// A key point whose numbers are not in the lines it cites.
+    Ungrounded,
+    /// A summary that names someone else as the letter's sender or addressee than the letter does.
+    WrongParty,
+    /// A position whose own quote or rationale says the opposite.
+    Contradicted,
+    /// The letter holds text addressed to a model ("ignore your instructions").
+    Injection,
 }
 
 impl Check {
@@ -81,6 +89,10 @@ impl Check {
             Check::Inconsistent => "inconsistent",
             Check::CutOff => "cut_off",
             Check::HeadOnly => "head_only",
+            Check::Ungrounded => "ungrounded",
+            Check::WrongParty => "wrong_party",
+            Check::Contradicted => "contradicted",
+            Check::Injection => "injection",
         }
     }
 }

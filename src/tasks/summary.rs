@@ -157,6 +157,14 @@ pub fn reduce_schema(ids: &[String]) -> Value {
     })
 }
 
+/// Keep the ids of paragraphs a note may cite (all of them when none is: a part that is all
+/// head still gets its notes).
+fn only_citable(ids: &mut Vec<String>, citable: &[String]) {
+    if ids.iter().any(|i| citable.contains(i)) {
+        ids.retain(|i| citable.contains(i));
+    }
+}
+
 /// The map calls (none when the letter fits one chunk).
 pub fn map_calls(
     doc: &Document,
@@ -170,6 +178,7 @@ pub fn map_calls(
     if ctx.per_question {
         let parts = ask::parts(doc, chunks, ctx);
         let n = parts.len();
+        let citable = doc.citable();
         for (i, segs) in parts.iter().enumerate() {
             let mut ids: Vec<String> = Vec::new();
             for s in segs {
@@ -177,6 +186,7 @@ pub fn map_calls(
                     ids.push(s.paragraph.clone());
                 }
             }
+            only_citable(&mut ids, &citable);
             let messages = ask::messages(ctx, doc, segs, i, n, json!({"kind": "notes"}))?;
             out.push(ctx.spec(
                 Task::Summary,
@@ -190,9 +200,11 @@ pub fn map_calls(
         }
         return Ok(out);
     }
+    let citable = doc.citable();
     for (i, c) in chunks.iter().enumerate() {
         let segs = segments(doc, chunks, i);
-        let ids: Vec<String> = c.paragraphs.clone();
+        let mut ids: Vec<String> = c.paragraphs.clone();
+        only_citable(&mut ids, &citable);
         let vars = json!({
             "doc": {"id": doc.id},
             "part": i + 1,
@@ -228,7 +240,8 @@ pub fn reduce_call(
         }
     }
     let from_notes = pieces(chunks, ctx) > 1;
-    let ids: Vec<String> = doc.paragraphs.iter().map(|p| p.id.clone()).collect();
+    // Key points cite running text only: the grammar (or the schema) leaves the head out.
+    let ids = doc.citable();
     if ctx.per_question && !from_notes {
         let question = json!({
             "kind": "summary",
@@ -254,6 +267,7 @@ pub fn reduce_call(
     };
     let vars = json!({
         "doc": {"id": doc.id},
+        "facts": ask::given(&crate::ingest::facts::read(doc)),
         "max_words": MAX_WORDS,
         "min_points": MIN_POINTS,
         "max_points": MAX_POINTS,

@@ -753,8 +753,8 @@ fn tolk_runs_from_a_folder_of_letters_outside_the_project_with_its_built_in_prom
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m = read(&run_dir(&edited, &o).join("manifest.json"));
     assert_ne!(
-        m["prompts"]["summary_reduce@v1"],
-        m_here["prompts"]["summary_reduce@v1"]
+        m["prompts"]["summary_reduce@v2"],
+        m_here["prompts"]["summary_reduce@v2"]
     );
     assert_eq!(
         m["prompts"]["translate@v1"],

@@ -214,7 +214,7 @@ fn status_reports_stale_after_an_input_or_a_prompt_is_edited() {
                 r["why"]
                     .as_str()
                     .unwrap()
-                    .contains("prompt changed (summary_reduce@v1)"),
+                    .contains("prompt changed (summary_reduce@v2)"),
                 "{r}"
             );
             assert_eq!(r["calls"], 1, "only the reduce step is called again");

@@ -144,6 +144,7 @@ pub fn calls(
             .join("\n");
         let vars = json!({
             "doc": {"id": doc.id},
+            "facts": ask::given(&crate::ingest::facts::read(doc)),
             "part": i + 1,
             "parts": n,
             "topics": ctx.prompts.topics,

@@ -146,7 +146,8 @@ pub fn overall_schema(choices: Option<&[String]>, gloss: bool) -> Value {
 /// The reply schema of one topic's question (per question): the quote first, then the reason,
 /// then the stance, so that a small model judges after it has quoted and reasoned (the order of
 /// the properties is the order it writes them under a grammar). The quote with its English when
-/// `gloss`.
+/// `gloss`. Asking first whether the letter takes a position on the topic at all did not help
+/// the embedded model (docs/decisions/2026-12-07-analysis-measured.md).
 pub fn topic_schema(choices: Option<&[String]>, gloss: bool) -> Value {
     let bounded = choices.is_some();
     json!({
