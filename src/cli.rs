@@ -217,6 +217,10 @@ pub struct RunArgs {
     /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// When another run is writing to the output folder, stop with an error instead of waiting
+    /// for it.
+    #[arg(long)]
+    pub no_wait: bool,
     /// A GGUF model file for the embedded engine (used when no endpoint is configured).
     #[arg(long, value_name = "FILE")]
     pub model_path: Option<PathBuf>,

@@ -33,7 +33,12 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Partial) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            match e.downcast_ref::<crate::pipeline::RunError>() {
+                Some(crate::pipeline::RunError::Interrupted { signal }) => {
+                    ExitCode::from(signal.exit_code())
+                }
+                _ => ExitCode::from(2),
+            }
         }
     }
 }

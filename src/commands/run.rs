@@ -30,6 +30,9 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
     if args.dry_run {
         return dry_run(&opts, &scope, config, &rt);
     }
+    // One writer per output folder: a second run waits (or, --no-wait, stops) before it plans,
+    // so that it then finds the first run's answers in the cache and pays nothing twice.
+    let _lock = crate::store::lock::acquire(&opts.out, !args.no_wait)?;
     if endpoint::needs_probe(config) {
         // Probe only when a call will really be made: a run that the cache answers wholly
         // (after `tolk batch import`, say) makes none.

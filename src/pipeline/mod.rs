@@ -58,8 +58,50 @@ pub enum RunError {
     },
     #[error("nothing to do: {0}")]
     Nothing(String),
-    #[error("interrupted; every answer received so far is cached: run again to finish")]
-    Interrupted,
+    #[error("{signal}: stopped; every answer received so far is cached: run again to finish")]
+    Interrupted { signal: Stop },
+}
+
+/// What stopped a run from outside: Ctrl-C, or SIGTERM (`docker stop`, systemd, a CI
+/// timeout). Both stop it the same clean way; the exit code says which (128 + the signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Interrupt,
+    Terminate,
+}
+
+impl Stop {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Stop::Interrupt => 130,
+            Stop::Terminate => 143,
+        }
+    }
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::Interrupt => "interrupted (Ctrl-C)",
+            Stop::Terminate => "terminated (SIGTERM)",
+        })
+    }
+}
+
+/// Resolves when the run is asked to stop: Ctrl-C, or SIGTERM where there is one.
+async fn stop_requested() -> Stop {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => Stop::Interrupt,
+                _ = term.recv() => Stop::Terminate,
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    Stop::Interrupt
 }
 
 /// One task of one document as it ended, for the closing table.
@@ -200,6 +242,9 @@ async fn schedule(
         set.spawn(async move { letter.run(&tasks, &doc, chunks).await });
     }
     let mut finished = Vec::new();
+    // Listened for once, for the whole run: a signal between two letters is not missed.
+    let stop = stop_requested();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             next = set.join_next() => {
@@ -210,10 +255,10 @@ async fn schedule(
                 }
                 finished.extend(done);
             }
-            _ = tokio::signal::ctrl_c() => {
+            signal = &mut stop => {
                 set.abort_all();
                 letter.progress.finish();
-                return Err(RunError::Interrupted);
+                return Err(RunError::Interrupted { signal });
             }
         }
     }

@@ -7,6 +7,7 @@
 //! survive a power cut too.
 
 pub mod cache;
+pub mod lock;
 pub mod run;
 
 use std::io::Write;

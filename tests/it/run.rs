@@ -769,3 +769,125 @@ fn tolk_runs_from_a_folder_of_letters_outside_the_project_with_its_built_in_prom
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("typo: not a folder"), "{}", stderr(&o));
 }
+
+/// `tolk run` on one letter against `fake`, as a child process the test can signal.
+fn spawn_run(out: &Path, fake: &FakeThread, extra: &[&str]) -> std::process::Child {
+    let letter = root().join("input/undated-europese-commissie-antwoord-eerste-kamer.txt");
+    let mut args: Vec<&str> = vec![
+        "run",
+        letter.to_str().unwrap(),
+        "--endpoint",
+        &fake.base_url,
+        "--model",
+        "fake-a",
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+        "--concurrency",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    std::process::Command::new(env!("CARGO_BIN_EXE_tolk"))
+        .current_dir(root())
+        .args(&args)
+        .env_remove("TOLK_CONFIG")
+        .env(crate::support::CHUNK_MODE.0, crate::support::CHUNK_MODE.1)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_requests(fake: &FakeThread, n: usize) {
+    let t0 = std::time::Instant::now();
+    while fake.chat_requests().len() < n && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        fake.chat_requests().len() >= n,
+        "the run made its first calls"
+    );
+}
+
+#[test]
+fn a_second_run_on_a_folder_in_use_waits_and_pays_nothing_or_with_no_wait_stops() {
+    let fake = FakeThread::start(FakeConfig {
+        latency: Duration::from_millis(100),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let first = spawn_run(out.path(), &fake, &[]);
+    wait_for_requests(&fake, 2);
+    // --no-wait: a clear error naming the holder, nothing called.
+    let before = fake.chat_requests().len();
+    let busy = spawn_run(out.path(), &fake, &["--no-wait"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(busy.status.code(), Some(2), "{}", stderr(&busy));
+    let msg = stderr(&busy);
+    assert!(
+        msg.contains("a run is in progress in this output folder")
+            && msg.contains(&format!("pid {}", first.id())),
+        "{msg}"
+    );
+    // Waiting: it says so, then answers everything from the cache the first run filled.
+    let second = spawn_run(out.path(), &fake, &[]);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let second = second.wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("waiting for the run in progress"),
+        "{}",
+        stderr(&second)
+    );
+    let m = read(&run_dir(out.path(), &second).join("manifest.json"));
+    assert_eq!(m["usage"]["requests"], 0, "the waiting run pays nothing");
+    let m1 = read(&run_dir(out.path(), &first).join("manifest.json"));
+    assert_eq!(
+        fake.chat_requests().len(),
+        m1["usage"]["requests"].as_u64().unwrap() as usize,
+        "every call was made once, by the first run ({before} before the others started)"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_a_run_cleanly_and_the_next_run_makes_only_the_missing_calls() {
+    let fake = FakeThread::start(FakeConfig {
+        latency: Duration::from_millis(150),
+        ..FakeConfig::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let child = spawn_run(out.path(), &fake, &[]);
+    wait_for_requests(&fake, 6);
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(stopped.status.code(), Some(143), "{}", stderr(&stopped));
+    assert!(
+        stderr(&stopped).contains("terminated (SIGTERM)"),
+        "{}",
+        stderr(&stopped)
+    );
+    let paid = fake.chat_requests().len();
+    fake.clear();
+    let again = spawn_run(out.path(), &fake, &[])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let m = read(&run_dir(out.path(), &again).join("manifest.json"));
+    let hits = m["usage"]["cache_hits"].as_u64().unwrap() as usize;
+    assert!(hits > 0, "answers received before SIGTERM are used");
+    assert!(
+        hits <= paid,
+        "no more cached than was paid ({hits} of {paid})"
+    );
+    assert_eq!(
+        m["usage"]["requests"].as_u64().unwrap() as usize,
+        fake.chat_requests().len()
+    );
+}
