@@ -29,7 +29,7 @@ mod sentences;
 
 pub use out::{EnFrom, Evidence, Overall, StanceOut, TopicOut};
 #[cfg(test)]
-use schema::{BOUND_EVIDENCE, BOUND_NAMES, BOUND_TEXT_CHARS};
+use schema::{BOUND_EVIDENCE, BOUND_NAMES, BOUND_RATIONALE_CHARS};
 pub use schema::{overall_schema, schema, topic_schema};
 pub use sentences::{sentence_ranges, sentences};
 
@@ -540,6 +540,22 @@ fn from_letter(out: &mut StanceOut, facts: &crate::ingest::facts::Facts) {
     if !facts.addressees.is_empty() {
         out.addressees = facts.addressees.iter().map(|a| a.value.clone()).collect();
         out.from_letter.push("addressees".into());
+    } else if let Some(sender) = &facts.sender {
+        // The model's addressees, less the sender it named among them ("Eerste Kamer; de
+        // Commissie" for the Commission's letter to the Senate): a letter is not addressed to
+        // its own writer.
+        let own = |a: &str| {
+            let (a, s) = (a.to_lowercase(), sender.value.to_lowercase());
+            let strip = |x: &str| {
+                x.trim()
+                    .trim_start_matches("de ")
+                    .trim_start_matches("het ")
+                    .trim_start_matches("the ")
+                    .to_string()
+            };
+            strip(&a) == strip(&s)
+        };
+        out.addressees.retain(|a| !own(a));
     }
     if let Some(d) = &facts.date {
         out.date = Some(d.value.clone());
@@ -717,6 +733,29 @@ mod tests {
     }
 
     #[test]
+    fn a_letter_without_addressees_keeps_the_models_less_its_own_sender() {
+        let mut out: StanceOut = serde_json::from_value(json!({
+            "doc_id": "x", "source": {"path": "x.txt", "sha256": ""}, "model": "m",
+            "author": [], "addressees": ["de Eerste Kamer", "de Commissie"], "date": null,
+            "doc_type": "letter",
+            "overall": {"stance": "support", "confidence": 1.0, "rationale_en": "", "evidence": []},
+            "topics": []
+        }))
+        .unwrap();
+        let facts = crate::ingest::facts::Facts {
+            sender: Some(crate::ingest::facts::Fact {
+                value: "De Commissie".into(),
+                lines: [52, 53],
+                page: None,
+            }),
+            ..Default::default()
+        };
+        from_letter(&mut out, &facts);
+        assert_eq!(out.addressees, ["de Eerste Kamer"]);
+        assert_eq!(out.from_letter, ["author"]);
+    }
+
+    #[test]
     fn only_the_constrained_schema_bounds_text_and_lists() {
         let topics = vec![Topic {
             id: "encryption".into(),
@@ -734,7 +773,7 @@ mod tests {
         let judgement = &bounded["properties"]["topics"]["properties"]["encryption"];
         assert_eq!(
             judgement["properties"]["rationale_en"]["maxLength"],
-            BOUND_TEXT_CHARS
+            BOUND_RATIONALE_CHARS
         );
         assert_eq!(
             judgement["properties"]["evidence"]["maxItems"],
@@ -747,7 +786,7 @@ mod tests {
         assert_eq!(bounded["properties"]["authors"]["maxItems"], BOUND_NAMES);
         // Still a schema the validator accepts, and a valid answer passes it.
         let validator = jsonschema::validator_for(&bounded).expect("a valid schema");
-        let long = "x".repeat(BOUND_TEXT_CHARS + 1);
+        let long = "x".repeat(BOUND_RATIONALE_CHARS + 1);
         let mut answer = serde_json::json!({
             "authors": ["Offlimits"], "addressees": [], "date": null, "doc_type": "advice",
             "overall": {"stance": "oppose", "confidence": 0.8, "rationale_en": "Against.", "evidence": []},

@@ -14,6 +14,11 @@ use serde_json::{Value, json};
 /// with bounds of 240 characters and 2 quotes, the 0.5B model still wrote past 2,048 tokens.
 /// Remote endpoints get no bounds: strict structured-output modes may refuse `maxLength`.
 pub(super) const BOUND_TEXT_CHARS: usize = 160;
+/// A rationale's bound: the prompt asks for one short sentence, and the bound sits well past
+/// one, so that it stops a run-on answer rather than a sentence. At 160 characters, 22 of the
+/// 65 rationales of the five letters were cut mid-sentence
+/// (docs/decisions/2026-12-07-analysis-measured.md).
+pub(super) const BOUND_RATIONALE_CHARS: usize = 320;
 pub(super) const BOUND_EVIDENCE: usize = 1;
 pub(super) const BOUND_OVERALL_EVIDENCE: usize = 2;
 pub(super) const BOUND_NAMES: usize = 6;
@@ -82,7 +87,7 @@ fn full_schema(topics: &[Topic], choices: Option<&[String]>, gloss: bool) -> Val
             "properties": {
                 "stance": {"enum": stances},
                 "confidence": confidence(bounded),
-                "rationale_en": text(bounded, BOUND_TEXT_CHARS),
+                "rationale_en": text(bounded, BOUND_RATIONALE_CHARS),
                 "evidence": list(ev.clone(), quotes)
             },
             "required": ["stance", "confidence", "rationale_en", "evidence"],
@@ -155,7 +160,7 @@ pub fn topic_schema(choices: Option<&[String]>, gloss: bool) -> Value {
         "type": "object",
         "properties": {
             "evidence": list(bounded, evidence_schema(choices, gloss), BOUND_EVIDENCE),
-            "rationale_en": text(bounded, BOUND_TEXT_CHARS),
+            "rationale_en": text(bounded, BOUND_RATIONALE_CHARS),
             "stance": {"enum": TOPIC_STANCES},
             "confidence": confidence(bounded)
         },
