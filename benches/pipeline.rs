@@ -64,6 +64,7 @@ fn main() {
         grammar: false,
         translate_mode: tolk::config::TranslateMode::Chunk,
         translate_reason: None,
+        translate_trial: false,
         analysis_mode: tolk::config::AnalysisMode::Combined,
     };
     let endpoint = |_: ()| {

@@ -13,6 +13,7 @@
 //! missing calls; a failed document or task is recorded with its reason and the others finish;
 //! the run folder is written only from validated, grounded results.
 
+pub mod auto;
 pub mod executor;
 pub mod options;
 pub mod plan;
@@ -23,6 +24,7 @@ pub mod write;
 
 pub use options::{RunFlags, RunOptions};
 
+use crate::config::TranslateMode;
 use crate::endpoint::Endpoint;
 use crate::ingest;
 use crate::llm::LlmError;
@@ -152,7 +154,8 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         ));
     }
     let prompts = opts.load_prompts()?;
-    let ctx = Arc::new(opts.task_context(prompts.clone()));
+    let mut opts = opts.clone();
+    let mut ctx = opts.task_context(prompts.clone());
     let inputs = prepare::prepare(&files, &opts.chunk);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -174,7 +177,11 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
     if ep.scope.local {
         progress.println(&format!("note: {LOCAL_WARNING}"));
     }
-    if let Some(why) = &opts.translate_reason {
+    if let Some(why) = opts
+        .translate_reason
+        .as_ref()
+        .filter(|_| !opts.translate_trial)
+    {
         progress.println(&format!("note: {why}"));
     }
     let cache = Cache::new(opts.out.join("cache"));
@@ -184,16 +191,64 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         opts.refresh,
         progress.clone(),
     ));
+    let checker = crate::checks::Checker::for_prompts(&prompts);
+    if opts.translate_trial
+        && opts.tasks.contains(&Task::Translate)
+        && let Some(first) = inputs.docs.first()
+    {
+        // auto, and no decision yet for this endpoint: chunk mode on the first letter decides.
+        let translate_calls = |ctx: &TaskContext| -> u64 {
+            inputs
+                .docs
+                .iter()
+                .map(|p| Task::Translate.kind().call_count(&p.doc, &p.chunks, ctx) as u64)
+                .sum()
+        };
+        let before = translate_calls(&ctx);
+        if let Some(d) = auto::trial(
+            &first.doc,
+            &first.chunks,
+            &ctx,
+            exec.as_ref(),
+            &checker,
+            &ep.scope,
+        )
+        .await
+        {
+            progress.println(&format!("note: {}", d.why));
+            if d.mode == TranslateMode::Segment {
+                ctx.segment_mode = true;
+                // The trial's calls, and the letters' calls in the other mode.
+                let trial = Task::Translate
+                    .kind()
+                    .call_count(&first.doc, &first.chunks, &{
+                        let mut c = ctx.clone();
+                        c.segment_mode = false;
+                        c
+                    }) as u64;
+                progress.add_calls(trial + translate_calls(&ctx).saturating_sub(before));
+            }
+            opts.translate_mode = d.mode;
+            opts.translate_reason = Some(d.why.clone());
+            if let Err(e) = auto::record(&opts.out, &d) {
+                progress.println(&format!(
+                    "warning: the decision of translate.mode auto is not kept: {}",
+                    crate::error::chain(&e)
+                ));
+            }
+        }
+    }
+    let ctx = Arc::new(ctx);
     let letter = Arc::new(LetterRun {
         ctx: ctx.clone(),
         chunking: opts.chunk,
         exec: exec.clone(),
         progress: progress.clone(),
-        checker: crate::checks::Checker::for_prompts(&prompts),
+        checker,
         model: ep.scope.model.clone(),
         started,
     });
-    let finished = schedule(&inputs.docs, opts, &letter).await?;
+    let finished = schedule(&inputs.docs, &opts, &letter).await?;
     progress.finish();
     if let Some(source) = exec.connect_error() {
         return Err(RunError::Unreachable {
@@ -212,7 +267,7 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         },
     };
     Ok(write::run_folder(
-        opts,
+        &opts,
         &ep,
         &prompts,
         inputs,

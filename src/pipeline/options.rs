@@ -45,48 +45,34 @@ pub struct RunOptions {
     pub grammar: bool,
     /// Chunk or segment: `translate.mode` with `auto` resolved for this endpoint.
     pub translate_mode: TranslateMode,
-    /// Why `auto` chose segment mode for an endpoint, for the terminal.
+    /// Why `auto` chose the mode for an endpoint, for the terminal.
     pub translate_reason: Option<String>,
+    /// `auto` on an endpoint with no decision yet: the run tries chunk mode on its first
+    /// letter and decides ([`super::auto`]).
+    pub translate_trial: bool,
     /// Combined or per question: `analysis.mode` with `auto` resolved for this endpoint.
     pub analysis_mode: AnalysisMode,
 }
 
-/// `auto` translates an endpoint's letters in segment mode when its last chunk-mode run in this
-/// output folder left at least this share of segments copied: untranslated, misaligned or
-/// identical to the Dutch.
-const COPYING_SHARE: f64 = 0.2;
-const COPYING_CHECKS: [&str; 3] = ["untranslated", "misaligned", "identical"];
-
-/// The mode `auto` means here: segment for the embedded model; for an endpoint, chunk unless its
-/// last chunk-mode run (same endpoint and model, in `out`) showed copying; then why.
-pub fn auto_mode(out: &std::path::Path, scope: &Scope) -> (TranslateMode, Option<String>) {
+/// The mode `auto` means here: segment for the embedded model; for an endpoint, the mode an
+/// earlier run decided for it and its model ([`super::auto`]), with why; else chunk, to be
+/// tried on the run's first letter (the third value).
+pub fn auto_mode(out: &std::path::Path, scope: &Scope) -> (TranslateMode, Option<String>, bool) {
     if scope.local {
-        return (TranslateMode::Segment, None);
+        return (TranslateMode::Segment, None, false);
     }
-    let last = crate::store::run::list_runs(out).into_iter().find(|m| {
-        m.endpoint == scope.endpoint
-            && m.model.requested == scope.model
-            && m.params.translate_mode.as_deref().unwrap_or("chunk") == "chunk"
-            && m.inputs.iter().any(|i| i.segments.is_some())
-    });
-    let Some(m) = last else {
-        return (TranslateMode::Chunk, None);
-    };
-    let segments: u32 = m.inputs.iter().filter_map(|i| i.segments).sum();
-    let copied: u32 = m
-        .inputs
-        .iter()
-        .flat_map(|i| COPYING_CHECKS.iter().filter_map(|c| i.findings.get(*c)))
-        .map(|c| c.total())
-        .sum();
-    if segments > 0 && f64::from(copied) >= COPYING_SHARE * f64::from(segments) {
-        let why = format!(
-            "translate.mode auto: segment mode, since run {} left {copied} of {segments} segments untranslated, misaligned or identical to the Dutch in chunk mode",
-            m.run_id
-        );
-        (TranslateMode::Segment, Some(why))
-    } else {
-        (TranslateMode::Chunk, None)
+    match super::auto::recorded(out, scope) {
+        Some(d) => (
+            d.mode,
+            Some(format!(
+                "{} (decided {}, kept in {})",
+                d.why,
+                d.decided_at,
+                super::auto::FILE
+            )),
+            false,
+        ),
+        None => (TranslateMode::Chunk, None, true),
     }
 }
 
@@ -95,9 +81,9 @@ impl RunOptions {
     /// remembered or probed), which caps the chunk budget.
     pub fn new(config: &Config, scope: &Scope, flags: RunFlags) -> RunOptions {
         let tasks = Task::with_needs(&config.run.tasks);
-        let (translate_mode, translate_reason) = match config.translate.mode {
+        let (translate_mode, translate_reason, translate_trial) = match config.translate.mode {
             TranslateMode::Auto => auto_mode(&config.run.out, scope),
-            m => (m, None),
+            m => (m, None, false),
         };
         let inputs = if flags.inputs.is_empty() {
             vec![config.run.input.clone()]
@@ -137,6 +123,7 @@ impl RunOptions {
             grammar: scope.local,
             translate_mode,
             translate_reason,
+            translate_trial,
             analysis_mode: config.analysis.mode.resolve(scope.local),
         }
     }

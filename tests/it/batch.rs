@@ -32,7 +32,7 @@ fn export(
         file.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = tolk(&root(), &args, &[]);
+    let o = tolk(&root(), &args, &[crate::support::CHUNK_MODE]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let files = stdout(&o).lines().map(PathBuf::from).collect();
     (files, stderr(&o))
@@ -42,7 +42,7 @@ fn import(out_dir: &Path, files: &[PathBuf]) -> std::process::Output {
     let mut args = vec!["batch", "import", "--out", out_dir.to_str().unwrap()];
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     args.extend(names.iter().map(String::as_str));
-    tolk(&root(), &args, &[])
+    tolk(&root(), &args, &[crate::support::CHUNK_MODE])
 }
 
 /// The batch service: every line of the input files sent to the fake server as its body, and
@@ -131,7 +131,7 @@ fn a_batch_round_trip_completes_the_run_from_the_cache_with_the_live_outputs() {
             live_out.to_str().unwrap(),
             "--no-progress",
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let live_run = PathBuf::from(stdout(&o).trim());
@@ -215,7 +215,7 @@ fn a_batch_round_trip_completes_the_run_from_the_cache_with_the_live_outputs() {
             out.to_str().unwrap(),
             "--no-progress",
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
@@ -354,7 +354,7 @@ fn a_results_file_with_errors_duplicates_and_strangers_is_reported_line_by_line(
             out.to_str().unwrap(),
             "--no-progress",
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fake.chat_requests().len() - before, 3);
@@ -371,7 +371,7 @@ fn export_needs_the_endpoint_and_model_of_the_later_run() {
             "--calls",
             tmp.path().join("x.jsonl").to_str().unwrap(),
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -27,7 +27,7 @@ fn run(out: &Path, fake: &FakeThread, model: &str, label: &str) -> String {
             label,
             "--no-progress",
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     stderr(&o)

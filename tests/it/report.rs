@@ -38,7 +38,7 @@ fn run_and_report(fake: &FakeThread, tmp: &Path) -> (PathBuf, PathBuf, PathBuf) 
             out.to_str().unwrap(),
             "--no-progress",
         ],
-        &[],
+        &[crate::support::CHUNK_MODE],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = PathBuf::from(stdout(&o).trim());

@@ -273,38 +273,88 @@ fn chunk_mode_is_still_one_json_call_per_chunk() {
 }
 
 #[test]
-fn auto_moves_an_endpoint_to_segment_mode_after_a_run_that_copied_the_dutch() {
+fn auto_decides_within_the_first_run_and_the_same_command_again_makes_no_call() {
     // The fake server's chunk-mode English is the Dutch marked with the model's name: copying,
     // as the small models do.
     let fake = FakeThread::start(FakeConfig::default());
     let out = tempfile::tempdir().unwrap();
     let first = run(out.path(), &fake, &["--translate-mode", "auto"]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let chunked = fake.chat_requests();
     assert!(
-        chunked
-            .iter()
-            .all(|r| r.body.get("response_format").is_some()),
-        "an endpoint starts in chunk mode"
+        stderr(&first).contains("translate.mode auto: segment mode, since chunk mode left"),
+        "{}",
+        stderr(&first)
+    );
+    let requests = fake.chat_requests();
+    let chunked = requests
+        .iter()
+        .filter(|r| r.body.get("response_format").is_some())
+        .count();
+    let plain = requests
+        .iter()
+        .filter(|r| plain_source(&r.body).is_some())
+        .count();
+    assert!(
+        chunked > 0 && plain > 0,
+        "chunk mode is tried on the first letter ({chunked} calls), then the letter is translated in segment mode ({plain})"
     );
     let dir = PathBuf::from(stdout(&first).trim());
     let m: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["params"]["translate_mode"], "chunk");
-    assert_eq!(
-        m["inputs"][0]["segments"], 22,
-        "the base of the rates is recorded"
+    assert_eq!(m["params"]["translate_mode"], "segment");
+    let kept: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("translate-mode.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kept["decisions"][0]["mode"], "segment");
+    assert_eq!(kept["decisions"][0]["model"], "fake-a");
+    // The translation is the segment mode's: English, not the Dutch copied.
+    let t = translation(&first);
+    assert!(
+        t["segments"].as_array().unwrap().iter().all(|s| s["checks"]
+            .as_array()
+            .is_none_or(|c| c.iter().all(|f| f["check"] != "identical"))),
+        "{t}"
     );
 
+    // What status and a dry run say is what the next run does: nothing to call.
+    let status = tolk(
+        &root(),
+        &[
+            "status",
+            LETTER,
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--tasks",
+            "translate",
+            "--translate-mode",
+            "auto",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(status.status.success(), "{}", stderr(&status));
+    let rows: Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "up to date" && r["calls"] == 0),
+        "{rows}"
+    );
     fake.clear();
     let second = run(out.path(), &fake, &["--translate-mode", "auto"]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(fake.chat_requests().len(), 0, "the rerun pays nothing");
     assert!(
-        stderr(&second).contains("translate.mode auto: segment mode, since run"),
+        stderr(&second).contains("kept in translate-mode.json"),
         "{}",
         stderr(&second)
     );
-    let plain = fake.chat_requests();
-    assert!(!plain.is_empty() && plain.iter().all(|r| plain_source(&r.body).is_some()));
 }
 
 /// Copy the Dutch of the opening paragraph, on every attempt.
