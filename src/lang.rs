@@ -196,11 +196,26 @@ static WORD: LazyLock<Regex> =
 /// The text with URLs and e-mail addresses blanked out (they are checked verbatim elsewhere,
 /// and their words are neither Dutch nor English).
 pub fn without_links(text: &str) -> String {
+    if !may_link(text) {
+        return text.to_string();
+    }
     URL.replace_all(text, " ").into_owned()
+}
+
+/// Whether `text` can hold a link at all: most paragraphs cannot, and the link pattern (an
+/// e-mail address can start at any word) is the costliest the checks run.
+fn may_link(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.contains(&b'@')
+        || b.windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"http") || w.eq_ignore_ascii_case(b"www."))
 }
 
 /// The URLs and e-mail addresses in `text`, without trailing punctuation.
 pub fn links(text: &str) -> Vec<String> {
+    if !may_link(text) {
+        return Vec::new();
+    }
     URL.find_iter(text)
         .map(|m| {
             m.as_str()

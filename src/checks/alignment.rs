@@ -46,18 +46,22 @@ fn recall(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
 }
 
 /// Character trigrams of the words of a text.
-fn trigrams(text: &str) -> HashMap<String, f64> {
+fn trigrams(text: &str) -> HashMap<[char; 3], f64> {
     let mut m = HashMap::new();
-    for w in flat(text).split(' ') {
-        let w: Vec<char> = format!(" {w} ").chars().collect();
+    let mut w: Vec<char> = Vec::new();
+    for word in flat(text).split(' ') {
+        w.clear();
+        w.push(' ');
+        w.extend(word.chars());
+        w.push(' ');
         for g in w.windows(3) {
-            *m.entry(g.iter().collect::<String>()).or_insert(0.0) += 1.0;
+            *m.entry([g[0], g[1], g[2]]).or_insert(0.0) += 1.0;
         }
     }
     m
 }
 
-fn cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
+fn cosine(a: &HashMap<[char; 3], f64>, b: &HashMap<[char; 3], f64>) -> f64 {
     let dot: f64 = a.iter().map(|(k, v)| v * b.get(k).unwrap_or(&0.0)).sum();
     let na: f64 = a.values().map(|v| v * v).sum::<f64>().sqrt();
     let nb: f64 = b.values().map(|v| v * v).sum::<f64>().sqrt();
@@ -72,7 +76,7 @@ fn cosine(a: &HashMap<String, f64>, b: &HashMap<String, f64>) -> f64 {
 pub struct Aligner<'a> {
     nl: &'a [&'a str],
     en: &'a [Option<&'a str>],
-    nl_grams: Vec<HashMap<String, f64>>,
+    nl_grams: Vec<HashMap<[char; 3], f64>>,
     nl_anchors: Vec<HashSet<String>>,
 }
 

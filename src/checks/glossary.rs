@@ -5,7 +5,7 @@
 //! (`detection orders`, `end-to-end encrypted`), words joined by spaces or hyphens.
 
 use crate::prompt::Term;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 /// Dutch endings of an inflected word (plural, adjective).
 const NL_ENDINGS: &str = "(?:en|s|e|'s)?";
@@ -45,6 +45,41 @@ impl Compiled {
 /// The glossary, compiled.
 pub fn compile(glossary: &[Term]) -> Vec<Compiled> {
     glossary.iter().map(Compiled::new).collect()
+}
+
+/// The glossary compiled once for many segments: each term's patterns, and one set of all the
+/// Dutch patterns, so that a segment is read once for every term instead of once per term.
+pub struct Glossary {
+    pub terms: Vec<Compiled>,
+    /// The Dutch patterns that compiled, and the term each belongs to.
+    dutch: Option<RegexSet>,
+    index: Vec<usize>,
+}
+
+impl Glossary {
+    pub fn new(glossary: &[Term]) -> Glossary {
+        let terms = compile(glossary);
+        let index: Vec<usize> = (0..terms.len()).filter(|&i| terms[i].nl.is_some()).collect();
+        let dutch = RegexSet::new(index.iter().map(|&i| term_pattern(&terms[i].term.nl))).ok();
+        Glossary {
+            terms,
+            dutch,
+            index,
+        }
+    }
+
+    /// The terms in this Dutch, in glossary order.
+    pub fn in_dutch(&self, nl: &str) -> Vec<&Compiled> {
+        match &self.dutch {
+            Some(set) => set
+                .matches(nl)
+                .into_iter()
+                .map(|k| &self.terms[self.index[k]])
+                .collect(),
+            // A set too large to build: term by term.
+            None => self.terms.iter().filter(|g| g.in_dutch(nl)).collect(),
+        }
+    }
 }
 
 fn term_pattern(term: &str) -> String {

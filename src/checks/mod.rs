@@ -71,7 +71,7 @@ fn lines_label(l: [u32; 2]) -> String {
 /// The checks, ready to run: the glossary compiled once (its patterns are the costly part).
 pub struct Checker {
     terms: Vec<Term>,
-    glossary: Vec<glossary::Compiled>,
+    glossary: glossary::Glossary,
     summary_instructions: String,
     /// Acronyms of the glossary's English and of the instructions (`CSA`, `CSAM`): the
     /// vocabulary of the domain, which a key point may use whatever lines it cites.
@@ -90,7 +90,7 @@ impl Checker {
             .join(" ");
         Checker {
             terms: terms.to_vec(),
-            glossary: glossary::compile(terms),
+            glossary: glossary::Glossary::new(terms),
             summary_instructions: summary_instructions.to_string(),
             vocabulary: analysis::acronyms(&known),
         }
@@ -137,10 +137,10 @@ impl Checker {
 /// Check a translation: every segment's findings go into its `checks`, and the letter's
 /// terminology table into `terminology`.
 pub fn translation(out: &mut TranslationOut, terms: &[Term]) {
-    translation_with(out, &glossary::compile(terms), terms);
+    translation_with(out, &glossary::Glossary::new(terms), terms);
 }
 
-fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled], terms: &[Term]) {
+fn translation_with(out: &mut TranslationOut, glossary: &glossary::Glossary, terms: &[Term]) {
     let judged: Vec<bool> = out.segments.iter().map(|s| has_words(&s.nl)).collect();
     let nl: Vec<&str> = out.segments.iter().map(|s| s.nl.as_str()).collect();
     let en: Vec<Option<&str>> = out
@@ -150,10 +150,12 @@ fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled], t
         .map(|(s, &j)| s.en.as_deref().filter(|_| j))
         .collect();
     let mut found: Vec<Vec<Finding>> = vec![Vec::new(); out.segments.len()];
+    // Each segment's glossary terms, read once for the checks and the terminology table.
+    let held: Vec<Vec<&glossary::Compiled>> = nl.iter().map(|t| glossary.in_dutch(t)).collect();
     let aligner = alignment::Aligner::new(&nl, &en);
     for (i, s) in out.segments.iter().enumerate() {
         let Some(e) = en[i] else { continue };
-        found[i] = segment::segment(&s.id, s.lines, &s.nl, e, glossary, terms);
+        found[i] = segment::segment(&s.id, s.lines, &s.nl, e, &held[i], terms);
         if let Some((j, copy)) = aligner.misaligned(i) {
             let other = &out.segments[j];
             found[i].push(finding(
@@ -192,14 +194,18 @@ fn translation_with(out: &mut TranslationOut, glossary: &[glossary::Compiled], t
     for (s, f) in out.segments.iter_mut().zip(found) {
         s.checks = f;
     }
-    out.terminology = terminology(out, glossary);
+    out.terminology = terminology(out, glossary, &held);
 }
 
 /// Each glossary term of the letter: the segments that have it, and how often its rendering
 /// was used.
-fn terminology(out: &TranslationOut, glossary: &[glossary::Compiled]) -> Vec<TermUse> {
+fn terminology(
+    out: &TranslationOut,
+    glossary: &glossary::Glossary,
+    held: &[Vec<&glossary::Compiled>],
+) -> Vec<TermUse> {
     let mut table: Vec<TermUse> = Vec::new();
-    for g in glossary {
+    for g in &glossary.terms {
         let t = &g.term;
         let mut u = TermUse {
             nl: t.nl.clone(),
@@ -208,8 +214,8 @@ fn terminology(out: &TranslationOut, glossary: &[glossary::Compiled]) -> Vec<Ter
             used: 0,
             missed: 0,
         };
-        for s in &out.segments {
-            if !g.in_dutch(&s.nl) {
+        for (s, held) in out.segments.iter().zip(held) {
+            if !held.iter().any(|h| std::ptr::eq(*h, g)) {
                 continue;
             }
             u.segments.push(s.id.clone());

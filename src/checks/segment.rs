@@ -21,7 +21,7 @@ pub(super) fn segment(
     lines: [u32; 2],
     nl: &str,
     en: &str,
-    glossary: &[glossary::Compiled],
+    held: &[&glossary::Compiled],
     terms: &[Term],
 ) -> Vec<Finding> {
     let s = Seg { id, lines, nl, en };
@@ -34,7 +34,7 @@ pub(super) fn segment(
     out.extend(s.numbers());
     out.extend(s.codes());
     out.extend(s.names(terms));
-    out.extend(s.glossary(glossary));
+    out.extend(s.glossary(held));
     out.extend(s.negation());
     out.extend(s.length());
     out.extend(s.repetition());
@@ -191,10 +191,10 @@ impl Seg<'_> {
         })
     }
 
-    fn glossary(&self, glossary: &[glossary::Compiled]) -> Vec<Finding> {
-        glossary
-            .iter()
-            .filter(|g| g.in_dutch(self.nl) && !g.in_english(self.en))
+    /// `held`: the glossary terms in this segment's Dutch.
+    fn glossary(&self, held: &[&glossary::Compiled]) -> Vec<Finding> {
+        held.iter()
+            .filter(|g| !g.in_english(self.en))
             .map(|g| {
                 self.finding(
                     Check::Glossary,
