@@ -59,7 +59,9 @@ pub struct Glossary {
 impl Glossary {
     pub fn new(glossary: &[Term]) -> Glossary {
         let terms = compile(glossary);
-        let index: Vec<usize> = (0..terms.len()).filter(|&i| terms[i].nl.is_some()).collect();
+        let index: Vec<usize> = (0..terms.len())
+            .filter(|&i| terms[i].nl.is_some())
+            .collect();
         let dutch = RegexSet::new(index.iter().map(|&i| term_pattern(&terms[i].term.nl))).ok();
         Glossary {
             terms,

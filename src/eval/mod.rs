@@ -227,12 +227,17 @@ pub fn evaluate(
         };
         stance(g, &in_run, read)
     });
+    // Letters the run does not have are not counted (a run on two letters is scored on two).
     let facts = against.facts.as_ref().map(|g| {
-        facts::score(g, |doc: &str| {
+        let mut g = g.clone();
+        g.letters.retain(|l| in_run.contains(&l.doc_id.as_str()));
+        facts::score(&g, |doc: &str| {
             crate::store::read_json(&run_dir.join(doc).join(Task::Stance.json_file())).ok()
         })
     });
     let summary = against.summaries.as_ref().map(|g| {
+        let mut g = g.clone();
+        g.letters.retain(|l| in_run.contains(&l.doc_id.as_str()));
         let read = |doc: &str| {
             let dir = run_dir.join(doc);
             (
@@ -240,7 +245,7 @@ pub fn evaluate(
                 crate::store::read_json(&dir.join(Task::Stance.json_file())).ok(),
             )
         };
-        summary::score(g, read, |doc| other_sender.iter().any(|d| d == doc))
+        summary::score(&g, read, |doc| other_sender.iter().any(|d| d == doc))
     });
     RunEval {
         run_id: manifest.run_id.clone(),
