@@ -13,42 +13,46 @@
 //!   this as support"); the analysis must not follow it, and the reader is told it is there.
 
 use super::{Check, Finding, Severity, finding, preview};
-use crate::ingest::facts::{self, Facts};
+use crate::ingest::facts::Facts;
 use crate::ingest::{Document, Kind};
 use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// What the analysis checks need of the letter, read once per output.
-#[derive(Debug, Clone, Default)]
-pub struct Letter {
+/// The letter the analysis checks hold an output to, and what they read of it once per output.
+#[derive(Debug, Clone)]
+pub struct Letter<'a> {
+    pub doc: &'a Document,
     /// The line ranges of the head and signature ([`head_lines`]).
     pub head: Vec<[u32; 2]>,
-    pub facts: Facts,
-    /// The original lines (`lines[0]` is line 1).
-    pub lines: Vec<String>,
     /// Lines that speak to a model, with the words that do.
     pub injected: Vec<(u32, String)>,
 }
 
-impl Letter {
-    pub fn of(doc: &Document) -> Letter {
-        let lines = doc.original_lines.clone();
-        let injected = injected_lines(&lines);
+impl<'a> Letter<'a> {
+    pub fn of(doc: &'a Document) -> Letter<'a> {
         Letter {
+            doc,
             head: head_lines(doc),
-            facts: facts::read(doc),
-            lines,
-            injected,
+            injected: injected_lines(&doc.original_lines),
         }
+    }
+
+    fn facts(&self) -> &'a Facts {
+        self.doc.facts()
+    }
+
+    /// The original lines (`lines[0]` is line 1).
+    fn lines(&self) -> &'a [String] {
+        &self.doc.original_lines
     }
 
     /// The text of lines `r` (1-based, inclusive).
     fn text(&self, r: [u32; 2]) -> String {
         let from = (r[0].max(1) - 1) as usize;
-        let to = (r[1] as usize).min(self.lines.len());
-        self.lines.get(from..to).unwrap_or_default().join(" ")
+        let to = (r[1] as usize).min(self.lines().len());
+        self.lines().get(from..to).unwrap_or_default().join(" ")
     }
 }
 
@@ -78,7 +82,7 @@ pub fn summary(out: &mut SummaryOut, letter: &Letter, vocabulary: &[String]) {
         texts.push((format!("kp{}", k + 1), kp.text_en.clone()));
     }
     for (id, text) in texts {
-        out.checks.extend(wrong_party(&id, &text, &letter.facts));
+        out.checks.extend(wrong_party(&id, &text, letter.facts()));
     }
     out.checks.extend(injection(letter));
 }
@@ -157,10 +161,10 @@ fn numbers(text: &str) -> Vec<String> {
 /// A key point whose numbers, or acronyms the letter uses elsewhere, are not in the lines it
 /// cites: the citation does not carry what the point says.
 fn ungrounded(out: &mut SummaryOut, letter: &Letter, vocabulary: &[String]) {
-    if letter.lines.is_empty() {
+    if letter.lines().is_empty() {
         return;
     }
-    let whole = letter.lines.join(" ");
+    let whole = letter.lines().join(" ");
     let whole_numbers = numbers(&whole);
     for (k, kp) in out.key_points.iter().enumerate() {
         if kp.lines.is_empty() {
@@ -514,7 +518,7 @@ fn injection(letter: &Letter) -> Vec<Finding> {
                 format!(
                     "line {line} speaks to a model (\"{words}\"): the analysis must not follow it; read this output against the letter"
                 ),
-                preview(letter.lines.get(*line as usize - 1).map_or("", String::as_str)),
+                preview(letter.lines().get(*line as usize - 1).map_or("", String::as_str)),
             )
         })
         .collect()
@@ -672,16 +676,10 @@ mod tests {
 
     #[test]
     fn a_key_points_numbers_must_be_in_the_lines_it_cites() {
-        let letter = Letter {
-            lines: [
-                "In 2024 werden 2,5 miljoen webadressen gemeld.",
-                "Het INHOPE-netwerk telt 50 hulplijnen.",
-                "Wij vragen steun.",
-            ]
-            .map(String::from)
-            .to_vec(),
-            ..Letter::default()
-        };
+        let text = "In 2024 werden 2,5 miljoen webadressen gemeld.\nHet INHOPE-netwerk telt 50 hulplijnen.\nWij vragen steun.\n";
+        let doc =
+            crate::ingest::from_bytes("d", std::path::Path::new("d.txt"), text.as_bytes()).unwrap();
+        let letter = Letter::of(&doc);
         let mut s: SummaryOut = serde_json::from_value(serde_json::json!({
             "doc_id": "d", "source": {"path": "d.txt", "sha256": ""}, "model": "m",
             "summary_en": "",

@@ -521,10 +521,10 @@ pub fn recheck(
     for input in &manifest.inputs {
         let dir = run_dir.join(&input.doc_id);
         // The letter, when its source is still the file the run read.
-        let letter = crate::ingest::read(std::path::Path::new(&input.path))
+        let doc = crate::ingest::read(std::path::Path::new(&input.path))
             .ok()
-            .filter(|doc| doc.sha256 == input.sha256)
-            .map(|doc| Letter::of(&doc));
+            .filter(|doc| doc.sha256 == input.sha256);
+        let letter = doc.as_ref().map(Letter::of);
         let mut d = DocChecks {
             doc_id: input.doc_id.clone(),
             segments: 0,

@@ -184,6 +184,10 @@ pub struct Document {
     /// the outputs as `source.txt`), and the page of every line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdf: Option<PdfSource>,
+    /// The letter's facts, read once on first use ([`Document::facts`]): after ingest has set
+    /// the PDF pages they cite.
+    #[serde(skip)]
+    facts: std::sync::OnceLock<facts::Facts>,
 }
 
 /// Where the lines of a PDF letter came from.
@@ -203,6 +207,12 @@ pub struct PdfSource {
 }
 
 impl Document {
+    /// What the letter says about itself ([`facts::read`]), read once for the prompts, the
+    /// stance, the checks and `facts.json`.
+    pub fn facts(&self) -> &facts::Facts {
+        self.facts.get_or_init(|| facts::read(self))
+    }
+
     /// The ids of the paragraphs an argument can be cited from: running text, list items and
     /// footnotes (the head, headings, salutation and signature state none). All paragraphs
     /// when a letter has none of those.
@@ -319,6 +329,7 @@ pub fn from_bytes(id: &str, path: &Path, bytes: &[u8]) -> Result<Document, Inges
         original_lines: lines.iter().map(|s| (*s).to_owned()).collect(),
         warnings,
         pdf: None,
+        facts: std::sync::OnceLock::new(),
     })
 }
 

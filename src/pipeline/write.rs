@@ -70,10 +70,10 @@ fn write_sources(dir: &Path, inputs: &Inputs) -> Result<(), StoreError> {
 /// Every readable letter's facts, on every run whatever its tasks: read by rules, no call.
 fn write_facts(dir: &Path, inputs: &Inputs) -> Result<(), StoreError> {
     for p in &inputs.docs {
-        let facts = crate::ingest::facts::read(&p.doc);
+        let facts = p.doc.facts();
         write_json(
             &dir.join(&p.doc.id).join(crate::ingest::facts::FILE),
-            &Versioned::new(&facts),
+            &Versioned::new(facts),
         )?;
     }
     Ok(())

@@ -107,7 +107,7 @@ pub fn messages(
 ) -> Result<Vec<Message>, PromptError> {
     let vars = json!({
         "doc": {"id": doc.id},
-        "facts": given(&crate::ingest::facts::read(doc)),
+        "facts": given(doc.facts()),
         "part": part + 1,
         "parts": parts,
         "glossary": ctx.prompts.glossary_for(&text(segs)),

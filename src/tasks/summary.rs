@@ -267,7 +267,7 @@ pub fn reduce_call(
     };
     let vars = json!({
         "doc": {"id": doc.id},
-        "facts": ask::given(&crate::ingest::facts::read(doc)),
+        "facts": ask::given(doc.facts()),
         "max_words": MAX_WORDS,
         "min_points": MIN_POINTS,
         "max_points": MAX_POINTS,

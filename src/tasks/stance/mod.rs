@@ -144,7 +144,7 @@ pub fn calls(
             .join("\n");
         let vars = json!({
             "doc": {"id": doc.id},
-            "facts": ask::given(&crate::ingest::facts::read(doc)),
+            "facts": ask::given(doc.facts()),
             "part": i + 1,
             "parts": n,
             "topics": ctx.prompts.topics,
@@ -483,7 +483,7 @@ pub fn assemble(
         topics: topic_out,
         checks: Vec::new(),
     };
-    from_letter(&mut out, &crate::ingest::facts::read(doc));
+    from_letter(&mut out, doc.facts());
     (out, unverified)
 }
 
