@@ -217,15 +217,11 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
         {
             progress.println(&format!("note: {}", d.why));
             if d.mode == TranslateMode::Segment {
-                ctx.segment_mode = true;
                 // The trial's calls, and the letters' calls in the other mode.
                 let trial = Task::Translate
                     .kind()
-                    .call_count(&first.doc, &first.chunks, &{
-                        let mut c = ctx.clone();
-                        c.segment_mode = false;
-                        c
-                    }) as u64;
+                    .call_count(&first.doc, &first.chunks, &ctx) as u64;
+                ctx.segment_mode = true;
                 progress.add_calls(trial + translate_calls(&ctx).saturating_sub(before));
             }
             opts.translate_mode = d.mode;
