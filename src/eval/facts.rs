@@ -44,28 +44,9 @@ pub struct GoldFacts {
     pub path: PathBuf,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FactsError {
-    #[error("{path}: cannot read")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not gold letter facts: {message}")]
-    Parse { path: PathBuf, message: String },
-}
-
 /// Read a gold facts file.
-pub fn load(path: &Path) -> Result<GoldFacts, FactsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| FactsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut g: GoldFacts = serde_json::from_str(&text).map_err(|e| FactsError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+pub fn load(path: &Path) -> Result<GoldFacts, super::gold::GoldError> {
+    let mut g: GoldFacts = super::gold::read(path, "gold letter facts")?;
     g.path = path.to_path_buf();
     Ok(g)
 }
@@ -93,12 +74,18 @@ pub struct LetterFacts {
     pub run_addressees: Vec<String>,
 }
 
-/// Does one of `names` hold `key` (or one of its `|` alternatives), case aside?
-fn holds(names: &[String], key: &str) -> bool {
+/// Does `text` hold `key` (or one of its `|` alternatives), case aside?
+pub(super) fn holds_key(text: &str, key: &str) -> bool {
+    let text = text.to_lowercase();
     key.split('|').any(|alt| {
         let alt = alt.trim().to_lowercase();
-        !alt.is_empty() && names.iter().any(|n| n.to_lowercase().contains(&alt))
+        !alt.is_empty() && text.contains(&alt)
     })
+}
+
+/// Does one of `names` hold `key`?
+fn holds(names: &[String], key: &str) -> bool {
+    names.iter().any(|n| holds_key(n, key))
 }
 
 /// Score the run's stance outputs (`read` gives a letter's) against `gold`.

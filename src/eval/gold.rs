@@ -49,29 +49,50 @@ fn one() -> u32 {
     1
 }
 
+/// A yardstick file of `eval/` that cannot be used: the gold labels, letter facts or summaries.
 #[derive(Debug, thiserror::Error)]
 pub enum GoldError {
-    #[error("{path}: cannot read the gold labels")]
+    #[error("{path}: cannot read {what}")]
     Read {
         path: PathBuf,
+        what: &'static str,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: not a gold label file: {message}")]
-    Format { path: PathBuf, message: String },
+    #[error("{path}: not {what}: {message}")]
+    Format {
+        path: PathBuf,
+        what: &'static str,
+        message: String,
+    },
+}
+
+/// Read a yardstick file as `T`; `what` names it in an error ("gold labels").
+pub fn read<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &'static str,
+) -> Result<T, GoldError> {
+    let text = std::fs::read_to_string(path).map_err(|source| GoldError::Read {
+        path: path.to_path_buf(),
+        what,
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| GoldError::Format {
+        path: path.to_path_buf(),
+        what,
+        message: e.to_string(),
+    })
 }
 
 /// Read and validate a gold file.
 pub fn load(path: &Path) -> Result<Gold, GoldError> {
-    let text = std::fs::read_to_string(path).map_err(|source| GoldError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    const WHAT: &str = "gold stance labels";
     let format = |message: String| GoldError::Format {
         path: path.to_path_buf(),
+        what: WHAT,
         message,
     };
-    let gold: Gold = serde_json::from_str(&text).map_err(|e| format(e.to_string()))?;
+    let gold: Gold = read(path, WHAT)?;
     for l in &gold.letters {
         let all = std::iter::once(("overall", &l.overall))
             .chain(l.topics.iter().map(|(k, v)| (k.as_str(), v)));

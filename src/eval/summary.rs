@@ -21,6 +21,7 @@
 //!
 //! Beside them: whether the summary and the stance's rationales end as whole sentences.
 
+use super::facts::holds_key as holds;
 use crate::checks::shape;
 use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
@@ -56,29 +57,9 @@ pub struct GoldSummaries {
     pub path: PathBuf,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SummaryGoldError {
-    #[error("{path}: cannot read")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: not gold summaries: {message}")]
-    Parse { path: PathBuf, message: String },
-}
-
 /// Read a gold summaries file.
-pub fn load(path: &Path) -> Result<GoldSummaries, SummaryGoldError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SummaryGoldError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut g: GoldSummaries =
-        serde_json::from_str(&text).map_err(|e| SummaryGoldError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+pub fn load(path: &Path) -> Result<GoldSummaries, super::gold::GoldError> {
+    let mut g: GoldSummaries = super::gold::read(path, "gold summaries")?;
     g.path = path.to_path_buf();
     Ok(g)
 }
@@ -114,15 +95,6 @@ pub struct LetterSummary {
     pub key_points: usize,
     /// The phrases that invert the letter.
     pub inverted: Vec<String>,
-}
-
-/// Does `text` hold one of the `|` alternatives of `key`, case aside?
-fn holds(text: &str, key: &str) -> bool {
-    let text = text.to_lowercase();
-    key.split('|').any(|alt| {
-        let alt = alt.trim().to_lowercase();
-        !alt.is_empty() && text.contains(&alt)
-    })
 }
 
 fn overlaps(a: [u32; 2], b: [u32; 2]) -> bool {
