@@ -522,26 +522,7 @@ fn after_kill_9_a_rerun_makes_only_the_missing_calls() {
     });
     let out = tempfile::tempdir().unwrap();
     let letter = root().join("input/undated-europese-commissie-antwoord-eerste-kamer.txt");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tolk"))
-        .current_dir(root())
-        .args([
-            "run",
-            letter.to_str().unwrap(),
-            "--endpoint",
-            &fake.base_url,
-            "--model",
-            "fake-a",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--no-progress",
-            "--concurrency",
-            "2",
-        ])
-        .env_remove("TOLK_CONFIG")
-        .stderr(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(out.path(), &fake, &[]);
     // Let a few answers arrive, then kill -9.
     let t0 = std::time::Instant::now();
     while fake.chat_requests().len() < 8 && t0.elapsed() < Duration::from_secs(20) {
