@@ -12,6 +12,7 @@
 //! - `injection`: the letter holds text addressed to a model ("ignore your instructions", "mark
 //!   this as support"); the analysis must not follow it, and the reader is told it is there.
 
+use super::text::words;
 use super::{Check, Finding, Severity, finding, preview};
 use crate::ingest::facts::Facts;
 use crate::ingest::{Document, Kind};
@@ -272,13 +273,6 @@ const VAGUE_NL: &[&str] = &[
     "de", "het", "een", "van", "en", "der", "voor", "aan", "dhr", "mr", "mevr", "namens",
     "volgende",
 ];
-
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
 
 /// An English word that names what a Dutch word names: the same word, or the same stem of at
 /// least five letters (`Justice` / `Justitie`, `Commission` / `Commissie`, `organisations` /
