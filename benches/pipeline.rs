@@ -52,7 +52,11 @@ fn main() {
         inputs: vec![root.join("input")],
         out: out.clone(),
         prompts: Some(root.join("prompts")),
-        tasks: Task::ALL.to_vec(),
+        // Every task but the user's questions (none asked): the figures compare with earlier ones.
+        tasks: Task::ALL
+            .into_iter()
+            .filter(|t| *t != Task::Questions)
+            .collect(),
         label: None,
         refresh: false,
         progress: false,
@@ -66,6 +70,7 @@ fn main() {
         translate_reason: None,
         translate_trial: false,
         analysis_mode: tolk::config::AnalysisMode::Combined,
+        questions: Vec::new(),
     };
     let endpoint = |_: ()| {
         let provider = OpenAiProvider::new(OpenAiSettings {

@@ -14,7 +14,8 @@ command -v python3 >/dev/null 2>&1 || need+=(python3 python3-pip)
 # PDF letters: their text layer is extracted by poppler's pdftotext.
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
-# With --test: what the tests need besides the build (the report's browser test).
+# With --test: what the tests need besides the build (the report's browser test; LibreOffice,
+# which reads the CSV export back).
 if [ "${1:-}" = "--test" ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
@@ -25,6 +26,14 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--test" ] && ! command -v soffice >/dev/null 2>&1; then
+  # Calc alone, without the recommended extras (Java, fonts, the help).
+  echo "setup: installing libreoffice-calc-nogui" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  [ ${#need[@]} -gt 0 ] || $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null
 fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust with rustup first" >&2

@@ -33,6 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Translate, summarise and extract stance for every letter, grounded to source lines.
     Run(RunArgs),
+    /// Ask a question of your own of every letter: an English answer, a position and the Dutch
+    /// sentences it rests on, verified in the source.
+    Ask(AskArgs),
     /// Show how letters are cut into chunks and which source lines each chunk comes from.
     Chunk(ChunkArgs),
     /// Send one small request to the endpoint: resolved model, latency, structured output.
@@ -62,6 +65,32 @@ pub enum Command {
     /// The built-in prompts, glossary and stance topics.
     #[command(subcommand)]
     Prompts(PromptsCommand),
+    /// A run's outputs for other tools: the analysis as a spreadsheet (CSV) or JSON Lines.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The analysis as tables: matrix.csv (one row per letter and judgement: the overall stance,
+    /// every topic, every question), quotes.csv and findings.csv; UTF-8 with a byte-order mark,
+    /// cells that would start a formula made text.
+    Csv(ExportCsvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportCsvArgs {
+    /// A run id, label or model name (default: the latest run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Where to write the files (default: a folder in the run's own: OUT/runs/<run_id>/report/
+    /// for the report, OUT/runs/<run_id>/export/ for an export).
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 /// `--out DIR`: the output folder, the same in every subcommand.
@@ -116,7 +145,7 @@ pub struct TasksArgs {
 /// `--json`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct JsonArgs {
-    /// Print JSON instead of text.
+    /// JSON instead of text (printed; an export writes JSON Lines files instead of CSV).
     #[arg(long)]
     pub json: bool,
 }
@@ -227,6 +256,50 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question, in English or Dutch ("What does the letter say about age verification?").
+    #[arg(value_name = "QUESTION")]
+    pub question: String,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// A short name for the question: lower-case letters, digits, - and _ (default: made of
+    /// its first words).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// The positions an answer can take, comma-separated (default: support, oppose, mixed,
+    /// neutral); not_addressed is always one.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub labels: Vec<String>,
+    /// Dutch words a letter on the question uses, comma-separated (matched inside words): a
+    /// letter, or a part of a long one, that uses none is not asked, and the quote is one of the
+    /// sentences that use them (default: words of the question choose the sentences only).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub terms: Vec<String>,
+    #[command(flatten)]
+    pub out: OutArgs,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// A name for this run (for tolk diff and tolk runs).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Ignore the cache (answers are still written to it).
+    #[arg(long)]
+    pub refresh: bool,
+    /// No progress bars or progress lines.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When another run is writing to the output folder, stop with an error instead of waiting
+    /// for it.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct PingArgs {
     #[command(flatten)]
     pub endpoint: EndpointArgs,
@@ -316,7 +389,8 @@ pub struct ReportArgs {
     pub run: RunArg,
     #[command(flatten)]
     pub out: OutArgs,
-    /// Where to write the pages (default: OUT/runs/<run_id>/report/).
+    /// Where to write the files (default: a folder in the run's own: OUT/runs/<run_id>/report/
+    /// for the report, OUT/runs/<run_id>/export/ for an export).
     #[arg(long, value_name = "DIR")]
     pub dest: Option<PathBuf>,
     /// A page of the differences between runs A and B (ids, labels or model names) instead.
@@ -458,6 +532,11 @@ impl Cli {
                 if let Some(r) = &e.reference {
                     o.push(Override::new("eval", "reference", r.display().to_string()));
                 }
+            }
+            Command::Export(ExportCommand::Csv(a)) => a.out.overrides(&mut o),
+            Command::Ask(a) => {
+                a.endpoint.overrides(&mut o);
+                a.out.overrides(&mut o);
             }
             Command::Run(r) => {
                 r.endpoint.overrides(&mut o);

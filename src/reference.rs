@@ -11,6 +11,7 @@ use crate::config::{Config, known_keys};
 use crate::ingest::facts::Facts;
 use crate::store::Versioned;
 use crate::store::run::Manifest;
+use crate::tasks::questions::QuestionsOut;
 use crate::tasks::refine::RefineOut;
 use crate::tasks::review::ReviewOut;
 use crate::tasks::stance::StanceOut;
@@ -63,6 +64,10 @@ fn output_schemas() -> Vec<(&'static str, Schema)> {
         (
             "schemas/stance.schema.json",
             schema_of::<Versioned<StanceOut>>("stance.json"),
+        ),
+        (
+            "schemas/questions.schema.json",
+            schema_of::<Versioned<QuestionsOut>>("questions.json"),
         ),
         (
             "schemas/review.schema.json",
@@ -156,6 +161,27 @@ fn config_markdown() -> String {
             key.to_ascii_uppercase(),
             meaning.replace('|', "\\|")
         ));
+    }
+    // The user's questions: an array of tables, not a section of keys.
+    if let Some(q) = root.pointer("/$defs/Question") {
+        md.push_str(&format!(
+            "\n## [[questions]]\n\n{}\n\n| key | type | meaning |\n|---|---|---|\n",
+            one_line(
+                root.pointer("/properties/questions/description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            )
+        ));
+        for (key, field) in q["properties"].as_object().into_iter().flatten() {
+            let meaning = description(root, field)
+                .map(|d| one_line(&d))
+                .unwrap_or_default();
+            md.push_str(&format!(
+                "| `{key}` | {} | {} |\n",
+                type_of(root, field),
+                meaning.replace('|', "\\|")
+            ));
+        }
     }
     md
 }

@@ -16,6 +16,7 @@ use super::text::words;
 use super::{Check, Finding, Severity, finding, preview};
 use crate::ingest::facts::Facts;
 use crate::ingest::{Document, Kind};
+use crate::tasks::questions::QuestionsOut;
 use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
 use regex::Regex;
@@ -102,6 +103,19 @@ pub fn stance(out: &mut StanceOut, letter: &Letter) {
             &t.evidence,
         ));
     }
+    out.checks.extend(found);
+    out.checks.extend(injection(letter));
+}
+
+/// The answers to the user's questions against the letter: an answer whose position is one of
+/// the stances is held to its own quotes as a stance is ([`contradicted`]); free labels are
+/// not read.
+pub fn questions(out: &mut QuestionsOut, letter: &Letter) {
+    let found: Vec<Finding> = out
+        .answers
+        .iter()
+        .filter_map(|a| contradicted(&a.question, &a.position, &a.answer_en, &a.evidence))
+        .collect();
     out.checks.extend(found);
     out.checks.extend(injection(letter));
 }

@@ -22,7 +22,8 @@ pub use crate::lang as text;
 use crate::prompt::Term;
 use crate::tasks::TaskOutput;
 pub use crate::tasks::finding::{Check, Finding, Severity, TermUse};
-use crate::tasks::stance::StanceOut;
+use crate::tasks::questions::{NOT_ADDRESSED, QuestionsOut};
+use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
 use crate::tasks::translate::{TranslationOut, has_words};
 pub use analysis::{Letter, head_lines};
@@ -126,6 +127,12 @@ impl Checker {
                 stance(s);
                 if let Some(l) = letter {
                     analysis::stance(s, l);
+                }
+            }
+            TaskOutput::Questions(q) => {
+                questions(q);
+                if let Some(l) = letter {
+                    analysis::questions(q, l);
                 }
             }
             // The review is itself a reading; refine's English is checked in the translation.
@@ -331,77 +338,17 @@ pub fn summary(out: &mut SummaryOut, instructions: &str) {
 /// Check a stance: every side taken has a verified quote, a topic not addressed has none, and
 /// rationales and glosses are English.
 pub fn stance(out: &mut StanceOut) {
-    use crate::ground::Match;
-    use Severity::{Major, Minor};
     let mut found = Vec::new();
-    let mut judge =
-        |id: &str, stance: &str, rationale: &str, evidence: &[crate::tasks::stance::Evidence]| {
-            let verified = evidence.iter().any(|e| e.status != Match::Unverified);
-            let lines = evidence.iter().find_map(|e| e.lines);
-            if matches!(stance, "support" | "oppose" | "mixed") && !verified {
-                found.push(finding(
-                    Check::Unsupported,
-                    Major,
-                    id,
-                    None,
-                    format!("\"{stance}\" without a verified quote"),
-                    stance,
-                ));
-            }
-            if stance == "not_addressed" && !evidence.is_empty() {
-                found.push(finding(
-                    Check::Inconsistent,
-                    Minor,
-                    id,
-                    lines,
-                    format!(
-                        "judged not addressed, yet quoted {} time(s)",
-                        evidence.len()
-                    ),
-                    evidence[0].quote_nl.clone(),
-                ));
-            }
-            if stance != "not_addressed" && rationale.trim().is_empty() {
-                found.push(finding(
-                    Check::Empty,
-                    Minor,
-                    id,
-                    lines,
-                    "no rationale for the judgement",
-                    stance,
-                ));
-            } else if language(rationale) == Lang::Dutch {
-                found.push(finding(
-                    Check::NotEnglish,
-                    Major,
-                    id,
-                    lines,
-                    "the rationale is in Dutch",
-                    preview(rationale),
-                ));
-            } else if shape::cut_off(rationale) {
-                found.push(finding(
-                    Check::CutOff,
-                    Major,
-                    id,
-                    lines,
-                    "the rationale stops mid-sentence",
-                    tail(rationale),
-                ));
-            }
-            for e in evidence {
-                if language(&e.quote_en) == Lang::Dutch {
-                    found.push(finding(
-                        Check::NotEnglish,
-                        Minor,
-                        id,
-                        e.lines,
-                        "the quote's gloss is in Dutch",
-                        preview(&e.quote_en),
-                    ));
-                }
-            }
-        };
+    let mut judge = |id: &str, stance: &str, rationale: &str, evidence: &[Evidence]| {
+        let sided = matches!(stance, "support" | "oppose" | "mixed");
+        found.extend(judgement(
+            id,
+            stance,
+            sided,
+            (rationale, "rationale"),
+            evidence,
+        ));
+    };
     let o = &out.overall;
     judge("overall", &o.stance, &o.rationale_en, &o.evidence);
     for t in &out.topics {
@@ -418,7 +365,7 @@ pub fn stance(out: &mut StanceOut) {
     for (_, topics) in by_rationale.into_iter().filter(|(_, v)| v.len() >= 3) {
         found.push(finding(
             Check::Duplicate,
-            Minor,
+            Severity::Minor,
             topics[0],
             None,
             format!(
@@ -427,6 +374,105 @@ pub fn stance(out: &mut StanceOut) {
                 topics.join(", ")
             ),
             topics.join(", "),
+        ));
+    }
+    out.checks = found;
+}
+
+/// The findings on one judgement (a stance's or an answer's): a position that `needs_quote`
+/// without a verified one, a quote under "not addressed", a missing, Dutch or cut rationale, a
+/// Dutch gloss.
+fn judgement(
+    id: &str,
+    position: &str,
+    needs_quote: bool,
+    (rationale, what): (&str, &str),
+    evidence: &[Evidence],
+) -> Vec<Finding> {
+    use crate::ground::Match;
+    use Severity::{Major, Minor};
+    let mut found = Vec::new();
+    let verified = evidence.iter().any(|e| e.status != Match::Unverified);
+    let lines = evidence.iter().find_map(|e| e.lines);
+    if needs_quote && !verified {
+        found.push(finding(
+            Check::Unsupported,
+            Major,
+            id,
+            None,
+            format!("\"{position}\" without a verified quote"),
+            position,
+        ));
+    }
+    if position == NOT_ADDRESSED && !evidence.is_empty() {
+        found.push(finding(
+            Check::Inconsistent,
+            Minor,
+            id,
+            lines,
+            format!(
+                "judged not addressed, yet quoted {} time(s)",
+                evidence.len()
+            ),
+            evidence[0].quote_nl.clone(),
+        ));
+    }
+    if position != NOT_ADDRESSED && rationale.trim().is_empty() {
+        found.push(finding(
+            Check::Empty,
+            Minor,
+            id,
+            lines,
+            format!("no {what} for the judgement"),
+            position,
+        ));
+    } else if language(rationale) == Lang::Dutch {
+        found.push(finding(
+            Check::NotEnglish,
+            Major,
+            id,
+            lines,
+            format!("the {what} is in Dutch"),
+            preview(rationale),
+        ));
+    } else if shape::cut_off(rationale) {
+        found.push(finding(
+            Check::CutOff,
+            Major,
+            id,
+            lines,
+            format!("the {what} stops mid-sentence"),
+            tail(rationale),
+        ));
+    }
+    for e in evidence {
+        if language(&e.quote_en) == Lang::Dutch {
+            found.push(finding(
+                Check::NotEnglish,
+                Minor,
+                id,
+                e.lines,
+                "the quote's gloss is in Dutch",
+                preview(&e.quote_en),
+            ));
+        }
+    }
+    found
+}
+
+/// Check the answers to the user's questions as stance judgements are checked: any position
+/// but `not_addressed` needs a verified quote (a neutral answer to a question says something
+/// the letter must show), and the answer is English and whole.
+pub fn questions(out: &mut QuestionsOut) {
+    let mut found = Vec::new();
+    for a in &out.answers {
+        let needs_quote = a.position != NOT_ADDRESSED;
+        found.extend(judgement(
+            &a.question,
+            &a.position,
+            needs_quote,
+            (&a.answer_en, "answer"),
+            &a.evidence,
         ));
     }
     out.checks = found;
@@ -443,6 +489,7 @@ pub fn findings(o: &TaskOutput) -> Vec<&Finding> {
         TaskOutput::Translation(t) => t.segments.iter().flat_map(|s| &s.checks).collect(),
         TaskOutput::Summary(s) => s.checks.iter().collect(),
         TaskOutput::Stance(s) => s.checks.iter().collect(),
+        TaskOutput::Questions(q) => q.checks.iter().collect(),
         TaskOutput::Review(_) | TaskOutput::Refine(_) => Vec::new(),
     }
 }
@@ -537,19 +584,7 @@ pub fn recheck(
                 continue;
             }
             let path = dir.join(task.json_file());
-            let read = || -> Option<TaskOutput> {
-                let bytes = std::fs::read(&path).ok()?;
-                Some(match task {
-                    Task::Translate => {
-                        TaskOutput::Translation(serde_json::from_slice(&bytes).ok()?)
-                    }
-                    Task::Summary => TaskOutput::Summary(serde_json::from_slice(&bytes).ok()?),
-                    Task::Stance => TaskOutput::Stance(serde_json::from_slice(&bytes).ok()?),
-                    Task::Review => TaskOutput::Review(serde_json::from_slice(&bytes).ok()?),
-                    Task::Refine => TaskOutput::Refine(serde_json::from_slice(&bytes).ok()?),
-                })
-            };
-            let Some(mut o) = read() else {
+            let Some(mut o) = TaskOutput::read(task, &path) else {
                 d.missing.push(task);
                 continue;
             };

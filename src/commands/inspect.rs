@@ -113,6 +113,11 @@ pub fn show(args: &ShowArgs, config: &Config) -> anyhow::Result<Outcome> {
             })?;
             print!("{}", report::terminal::stance(&st));
         }
+        Task::Questions => {
+            let q: crate::tasks::questions::QuestionsOut =
+                read_json(&dir.join(Task::Questions.json_file()))?;
+            print!("{}", report::markdown::questions(&q, None));
+        }
         Task::Review => {
             let r: crate::tasks::review::ReviewOut =
                 read_json(&dir.join(Task::Review.json_file()))?;

@@ -2,18 +2,20 @@
 //! to an exit code (0 clean, 1 partial failure, 2 fatal). Errors are printed with their cause
 //! chain. Each command (or group) has its own file; what they share is here.
 
+mod ask;
 mod batch;
 mod check;
 mod chunk;
 mod endpoint;
 mod eval;
+mod export;
 mod inspect;
 mod prompts;
 mod run;
 mod status;
 mod table;
 
-use crate::cli::{BatchCommand, Cli, Command, ModelCommand, PromptsCommand};
+use crate::cli::{BatchCommand, Cli, Command, ExportCommand, ModelCommand, PromptsCommand};
 use crate::config::{self, Config};
 use clap::Parser;
 use std::process::ExitCode;
@@ -72,6 +74,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let config = load_config(&cli)?;
     match &cli.command {
         Command::Run(a) => run::run(a, &config),
+        Command::Ask(a) => ask::ask(a, &config),
         Command::Chunk(a) => chunk::chunk(a, &config),
         Command::Ping(_) => endpoint::ping(&config),
         Command::Models(_) => endpoint::models(&config),
@@ -84,6 +87,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(a) => inspect::report(a, &config),
         Command::Status(a) => status::status(a, &config),
         Command::Check(a) => check::check(a, &config),
+        Command::Export(ExportCommand::Csv(a)) => export::csv(a, &config),
         Command::Eval(a) => eval::eval(a, &config),
         Command::Batch(BatchCommand::Export(a)) => batch::export(a, &config),
         Command::Batch(BatchCommand::Import(a)) => batch::import(a, &config),

@@ -11,12 +11,38 @@ use crate::store::run::TaskStatus;
 use std::sync::Arc;
 
 pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
+    if config.run.tasks.contains(&crate::tasks::Task::Questions) && config.questions.is_empty() {
+        anyhow::bail!(
+            "the questions task has no questions: add [[questions]] (id, text) to tolk.toml, or ask one with tolk ask \"...\""
+        );
+    }
     let flags = RunFlags {
         inputs: args.inputs.inputs.clone(),
         label: args.label.clone(),
         refresh: args.refresh,
         progress: !args.no_progress,
     };
+    let Some(report) = start(flags, args.dry_run, args.no_wait, config)? else {
+        return Ok(Outcome::Clean);
+    };
+    eprint!("{}", closing_table(&report));
+    println!("{}", report.run_dir.display());
+    Ok(if report.all_ok() {
+        Outcome::Clean
+    } else {
+        Outcome::Partial
+    })
+}
+
+/// A run with `flags` (`tolk run`, `tolk ask`): the inputs, prompts and model checked, the
+/// output folder locked, the endpoint probed when a call will be made. None after a dry run,
+/// which prints the plan.
+pub(super) fn start(
+    flags: RunFlags,
+    dry: bool,
+    no_wait: bool,
+    config: &Config,
+) -> anyhow::Result<Option<RunReport>> {
     let mut scope = endpoint::scope(config);
     let mut opts = RunOptions::new(config, &scope, flags.clone());
     // The inputs, the prompts and the model file first: nothing is fetched, probed or called
@@ -27,12 +53,13 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
         LocalModel::from_config(config).check()?;
     }
     let rt = runtime()?;
-    if args.dry_run {
-        return dry_run(&opts, &scope, config, &rt);
+    if dry {
+        dry_run(&opts, &scope, config, &rt)?;
+        return Ok(None);
     }
     // One writer per output folder: a second run waits (or, --no-wait, stops) before it plans,
     // so that it then finds the first run's answers in the cache and pays nothing twice.
-    let _lock = crate::store::lock::acquire(&opts.out, !args.no_wait)?;
+    let _lock = crate::store::lock::acquire(&opts.out, !no_wait)?;
     if endpoint::needs_probe(config) {
         // Probe only when a call will really be made: a run that the cache answers wholly
         // (after `tolk batch import`, say) makes none.
@@ -54,14 +81,7 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
         }
     }
     let ep = Arc::new(Endpoint::from_config(config, scope)?);
-    let report = rt.block_on(pipeline::run(&opts, ep))?;
-    eprint!("{}", closing_table(&report));
-    println!("{}", report.run_dir.display());
-    Ok(if report.all_ok() {
-        Outcome::Clean
-    } else {
-        Outcome::Partial
-    })
+    Ok(Some(rt.block_on(pipeline::run(&opts, ep))?))
 }
 
 /// The plan: documents, chunks, calls (cached, to make), estimated tokens and cost.

@@ -222,5 +222,7 @@ fn validate(c: &Config, origin: &str) -> Result<(), ConfigError> {
     if c.chunk.max_tokens < 16 {
         return Err(invalid(origin, "chunk.max_tokens", "must be at least 16"));
     }
+    crate::tasks::questions::check_all(&c.questions)
+        .map_err(|e| invalid(origin, "questions", e.to_string()))?;
     Ok(())
 }

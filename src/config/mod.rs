@@ -412,6 +412,10 @@ pub struct Config {
     pub analysis: AnalysisSection,
     pub local: LocalSection,
     pub eval: EvalSection,
+    /// The user's own questions (`[[questions]]`: `id`, `text`, optional `labels` and Dutch
+    /// `terms`), asked of every letter with the stance; `tolk ask` asks one of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<crate::tasks::questions::Question>,
 }
 
 /// `[eval]`: what `tolk eval` and the diff page measure runs against.

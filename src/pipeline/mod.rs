@@ -459,8 +459,11 @@ impl LetterRun {
                 output.fill_model(&model);
                 output.fill_pages(doc);
                 // The analysis is held to the letter; a translation needs none of it.
-                let letter = matches!(output, TaskOutput::Summary(_) | TaskOutput::Stance(_))
-                    .then(|| crate::checks::Letter::of(doc));
+                let letter = matches!(
+                    output,
+                    TaskOutput::Summary(_) | TaskOutput::Stance(_) | TaskOutput::Questions(_)
+                )
+                .then(|| crate::checks::Letter::of(doc));
                 self.checker.output(output, letter.as_ref());
             }
             done.push(Finished {

@@ -5,6 +5,7 @@ use crate::chunk::ChunkConfig;
 use crate::config::{AnalysisMode, Config, TranslateMode};
 use crate::endpoint::Scope;
 use crate::prompt::PromptSet;
+use crate::tasks::questions::Question;
 use crate::tasks::{Task, TaskContext};
 use std::path::PathBuf;
 
@@ -52,6 +53,8 @@ pub struct RunOptions {
     pub translate_trial: bool,
     /// Combined or per question: `analysis.mode` with `auto` resolved for this endpoint.
     pub analysis_mode: AnalysisMode,
+    /// The user's questions (`[[questions]]`, or the one of `tolk ask`).
+    pub questions: Vec<Question>,
 }
 
 /// The mode `auto` means here: segment for the embedded model; for an endpoint, the mode an
@@ -80,7 +83,19 @@ impl RunOptions {
     /// Options from the configuration, the flags, and the endpoint's context size (configured,
     /// remembered or probed), which caps the chunk budget.
     pub fn new(config: &Config, scope: &Scope, flags: RunFlags) -> RunOptions {
-        let tasks = Task::with_needs(&config.run.tasks);
+        // Questions in tolk.toml are asked whenever the stance is, like its topics.
+        let mut asked = config.run.tasks.clone();
+        if !config.questions.is_empty()
+            && asked.contains(&Task::Stance)
+            && !asked.contains(&Task::Questions)
+        {
+            asked.push(Task::Questions);
+        }
+        if config.questions.is_empty() {
+            // Nothing to ask: `tolk run --tasks questions` says so before it starts.
+            asked.retain(|t| *t != Task::Questions);
+        }
+        let tasks = Task::with_needs(&asked);
         let (translate_mode, translate_reason, translate_trial) = match config.translate.mode {
             TranslateMode::Auto => auto_mode(&config.run.out, scope),
             m => (m, None, false),
@@ -125,6 +140,7 @@ impl RunOptions {
             translate_reason,
             translate_trial,
             analysis_mode: config.analysis.mode.resolve(scope.local),
+            questions: config.questions.clone(),
         }
     }
 
@@ -143,6 +159,7 @@ impl RunOptions {
             gloss_from_translation: self.grammar
                 && self.analysis_mode == AnalysisMode::PerQuestion
                 && self.tasks.contains(&Task::Translate),
+            questions: self.questions.clone(),
         }
     }
 

@@ -14,6 +14,7 @@ pub fn output(o: &crate::tasks::TaskOutput, warning: Option<&str>) -> String {
         TaskOutput::Translation(t) => translation(t, warning),
         TaskOutput::Summary(s) => summary(s, warning),
         TaskOutput::Stance(s) => stance(s, warning),
+        TaskOutput::Questions(q) => questions(q, warning),
         TaskOutput::Review(r) => review(r, warning),
         TaskOutput::Refine(r) => refine(r, warning),
     }
@@ -286,6 +287,48 @@ fn evidence(out: &mut String, e: &Evidence) {
         (Some(note), false) => format!("*{}* ({note})", e.quote_en),
     };
     let _ = writeln!(out, "  - «{}» ({place})  \n    {en}", e.quote_nl);
+}
+
+/// questions.md: per question, the position, the answer and the quotes it rests on.
+pub fn questions(q: &crate::tasks::questions::QuestionsOut, warning: Option<&str>) -> String {
+    let mut out = String::new();
+    header(
+        &mut out,
+        "Questions",
+        &q.doc_id,
+        &q.source.path,
+        &q.model,
+        warning,
+    );
+    for a in &q.answers {
+        let _ = writeln!(
+            out,
+            "## {}
+",
+            a.text
+        );
+        let mark = if a.supported {
+            ""
+        } else {
+            " · **unsupported: no quote was found in the source**"
+        };
+        let _ = writeln!(
+            out,
+            "Position: **{}** (confidence {:.2}){mark}  \nAsked: {}\n",
+            a.position.replace('_', " "),
+            a.confidence,
+            a.asked
+        );
+        let _ = writeln!(out, "{}\n", a.answer_en);
+        for e in &a.evidence {
+            evidence(&mut out, e);
+        }
+        if !a.evidence.is_empty() {
+            out.push('\n');
+        }
+    }
+    flags_section(&mut out, &q.checks);
+    out
 }
 
 pub fn stance(s: &StanceOut, warning: Option<&str>) -> String {

@@ -2,6 +2,7 @@
 //! Markdown of `tolk diff`, and the HTML report site.
 
 pub mod diff;
+pub mod export;
 pub mod html;
 pub mod markdown;
 pub mod terminal;

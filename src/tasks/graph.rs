@@ -27,6 +27,10 @@ pub enum Task {
     #[value(alias = "summarize", alias = "summarise")]
     Summary,
     Stance,
+    /// The user's own questions (`tolk ask`, `[[questions]]` in tolk.toml), asked of every
+    /// letter.
+    #[value(alias = "ask", alias = "question")]
+    Questions,
     /// Opt-in: the translation read again against the Dutch, errors marked and verified.
     Review,
     /// Opt-in: segments with verified major or critical errors translated again.
@@ -58,10 +62,11 @@ pub struct Read {
 }
 
 impl Task {
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Task::Translate,
         Task::Summary,
         Task::Stance,
+        Task::Questions,
         Task::Review,
         Task::Refine,
     ];
@@ -71,6 +76,7 @@ impl Task {
             Task::Translate => "translate",
             Task::Summary => "summary",
             Task::Stance => "stance",
+            Task::Questions => "questions",
             Task::Review => "review",
             Task::Refine => "refine",
         }
@@ -88,7 +94,8 @@ impl Task {
     /// - refine reads the translation and the review's verified errors;
     /// - the translation is final once refine (when the run has it) has put its English in;
     /// - the stance takes its quotes' English from the final translation, when the run
-    ///   translates the letter too and the quotes were asked without it.
+    ///   translates the letter too and the quotes were asked without it; so do the answers to
+    ///   the user's questions.
     pub fn reads(self) -> &'static [Read] {
         const fn run(task: Task) -> Read {
             Read {
@@ -109,7 +116,7 @@ impl Task {
         match self {
             Task::Translate => TRANSLATE,
             Task::Summary => &[],
-            Task::Stance => STANCE,
+            Task::Stance | Task::Questions => STANCE,
             Task::Review => REVIEW,
             Task::Refine => REFINE,
         }

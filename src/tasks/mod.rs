@@ -10,6 +10,7 @@
 pub mod ask;
 pub mod finding;
 mod graph;
+pub mod questions;
 pub mod refine;
 pub mod review;
 mod segment;
@@ -41,6 +42,7 @@ impl Task {
             Task::Translate => &translate::Translate,
             Task::Summary => &summary::Summary,
             Task::Stance => &stance::Stance,
+            Task::Questions => &questions::Questions,
             Task::Review => &review::Review,
             Task::Refine => &refine::Refine,
         }
@@ -126,7 +128,8 @@ impl<'a> Prior<'a> {
                 Some(TaskOutput::Translation(o)) => prior.translation = Some(o),
                 Some(TaskOutput::Review(o)) => prior.review = Some(o),
                 Some(TaskOutput::Refine(o)) => prior.refine = Some(o),
-                Some(TaskOutput::Summary(_) | TaskOutput::Stance(_)) | None => {}
+                Some(TaskOutput::Summary(_) | TaskOutput::Stance(_) | TaskOutput::Questions(_))
+                | None => {}
             }
         }
         prior
@@ -238,6 +241,7 @@ pub enum TaskOutput {
     Translation(translate::TranslationOut),
     Summary(summary::SummaryOut),
     Stance(stance::StanceOut),
+    Questions(questions::QuestionsOut),
     Review(review::ReviewOut),
     Refine(refine::RefineOut),
 }
@@ -286,6 +290,19 @@ impl Pages {
 }
 
 impl TaskOutput {
+    /// The output of `task` written at `path` (its `.json` file), if it is there and reads.
+    pub fn read(task: Task, path: &std::path::Path) -> Option<TaskOutput> {
+        let bytes = std::fs::read(path).ok()?;
+        Some(match task {
+            Task::Translate => TaskOutput::Translation(serde_json::from_slice(&bytes).ok()?),
+            Task::Summary => TaskOutput::Summary(serde_json::from_slice(&bytes).ok()?),
+            Task::Stance => TaskOutput::Stance(serde_json::from_slice(&bytes).ok()?),
+            Task::Questions => TaskOutput::Questions(serde_json::from_slice(&bytes).ok()?),
+            Task::Review => TaskOutput::Review(serde_json::from_slice(&bytes).ok()?),
+            Task::Refine => TaskOutput::Refine(serde_json::from_slice(&bytes).ok()?),
+        })
+    }
+
     /// The pages of every segment, key point and quote, for a PDF letter (nothing changes for a
     /// text letter). Filled when the outputs are written, like the checks, so cached answers get
     /// them too.
@@ -318,6 +335,13 @@ impl TaskOutput {
                     }
                 }
             }
+            TaskOutput::Questions(o) => {
+                for e in o.answers.iter_mut().flat_map(|a| a.evidence.iter_mut()) {
+                    if let Some(lines) = e.lines {
+                        e.pages = Pages::of(doc, lines);
+                    }
+                }
+            }
             // Their pages are found with their lines.
             TaskOutput::Review(_) | TaskOutput::Refine(_) => {}
         }
@@ -329,6 +353,7 @@ impl TaskOutput {
             TaskOutput::Translation(o) => &mut o.model,
             TaskOutput::Summary(o) => &mut o.model,
             TaskOutput::Stance(o) => &mut o.model,
+            TaskOutput::Questions(o) => &mut o.model,
             TaskOutput::Review(o) => &mut o.model,
             TaskOutput::Refine(o) => &mut o.model,
         };
@@ -467,6 +492,8 @@ pub struct TaskContext {
     /// call cost the embedded model some 40 slow tokens a quote, and its 160-character bound cut
     /// it mid-sentence.
     pub gloss_from_translation: bool,
+    /// The user's questions ([`questions`]): `[[questions]]` in tolk.toml, or `tolk ask`.
+    pub questions: Vec<questions::Question>,
 }
 
 impl TaskContext {

@@ -27,6 +27,7 @@ fn ctx_asking(constrain: bool, per_question: bool) -> TaskContext {
         segment_mode: false,
         per_question,
         gloss_from_translation: false,
+        questions: Vec::new(),
     }
 }
 

@@ -1,4 +1,5 @@
 //! Integration tests, one binary: `cargo test` runs them all.
+mod ask;
 mod batch;
 mod capabilities;
 mod checks;

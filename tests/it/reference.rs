@@ -110,6 +110,13 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let pdf_free_letter = letter("2024-09-18-offlimits");
+    // One question of the user's, so that questions.json is written too.
+    let config = tmp.path().join("tolk.toml");
+    std::fs::write(
+        &config,
+        "[[questions]]\nid = \"e2ee\"\ntext = \"What does the letter say about encryption?\"\n",
+    )
+    .unwrap();
     let o = tolk(
         &root(),
         &[
@@ -125,7 +132,10 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
             "translate,summary,stance,review,refine",
             "--no-progress",
         ],
-        &[crate::support::CHUNK_MODE],
+        &[
+            crate::support::CHUNK_MODE,
+            ("TOLK_CONFIG", config.to_str().unwrap()),
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let runs: Vec<PathBuf> = std::fs::read_dir(out.join("runs"))
@@ -146,6 +156,7 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
             "translation",
             "summary",
             "stance",
+            "questions",
             "review",
             "refine",
         ] {
@@ -157,8 +168,8 @@ fn every_file_a_run_writes_holds_to_its_committed_schema() {
         }
     }
     assert!(
-        checked >= 6,
-        "the run wrote its outputs ({checked} checked)"
+        checked >= 7,
+        "the run wrote its outputs, the questions' too ({checked} checked)"
     );
 }
 

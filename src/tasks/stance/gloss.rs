@@ -21,12 +21,20 @@ use crate::tasks::translate::TranslationOut;
 /// Give every quote of `stance` that was asked without its English the English of `translation`.
 /// Quotes whose paragraph has no English (its call failed) stay [`EnFrom::Missing`].
 pub fn fill(stance: &mut StanceOut, translation: &TranslationOut) {
-    let paragraphs = paragraphs(translation);
     let evidence = stance
         .overall
         .evidence
         .iter_mut()
         .chain(stance.topics.iter_mut().flat_map(|t| t.evidence.iter_mut()));
+    fill_quotes(evidence, translation);
+}
+
+/// [`fill`] for any quotes (an answer's to a question of the user's, say).
+pub fn fill_quotes<'e>(
+    evidence: impl Iterator<Item = &'e mut Evidence>,
+    translation: &TranslationOut,
+) {
+    let paragraphs = paragraphs(translation);
     for e in evidence {
         fill_one(e, &paragraphs);
     }

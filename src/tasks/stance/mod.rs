@@ -30,7 +30,7 @@ mod sentences;
 pub use out::{EnFrom, Evidence, Overall, StanceOut, TopicOut};
 #[cfg(test)]
 use schema::{BOUND_EVIDENCE, BOUND_NAMES, BOUND_RATIONALE_CHARS};
-pub use schema::{overall_schema, schema, topic_schema};
+pub use schema::{overall_schema, question_schema, schema, topic_schema};
 pub use sentences::{sentence_ranges, sentences};
 
 pub const OVERALL: &[&str] = &["support", "oppose", "mixed", "neutral"];
@@ -207,7 +207,7 @@ pub fn combine(stances: &[(String, f64)], none: &str) -> (String, f64) {
     (stance.to_string(), (conf * 1000.0).round() / 1000.0)
 }
 
-fn ground_all(
+pub(crate) fn ground_all(
     doc: &Document,
     hay: &ground::Haystack,
     list: &Value,
@@ -489,7 +489,7 @@ pub fn assemble(
 
 /// A rationale that a length bound cut mid-sentence ("The author's stance is to,"), ended at
 /// its last full sentence when it has one; else as it is (the checks flag it as cut off).
-fn whole_sentences(r: &str) -> String {
+pub(crate) fn whole_sentences(r: &str) -> String {
     let r = r.trim();
     if r.is_empty() || r.ends_with(['.', '!', '?']) {
         return r.to_string();

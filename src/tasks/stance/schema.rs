@@ -121,6 +121,25 @@ fn full_schema(topics: &[Topic], choices: Option<&[String]>, gloss: bool) -> Val
     })
 }
 
+/// The reply schema of a question of the user's ([`crate::tasks::questions`]), shaped as a
+/// topic's: the quotes first (up to two), then the answer in English, then the position (one of
+/// `positions`), so that the model answers after it has quoted.
+pub fn question_schema(positions: &[String], choices: Option<&[String]>, gloss: bool) -> Value {
+    let bounded = choices.is_some();
+    json!({
+        "title": "tolk.question",
+        "type": "object",
+        "properties": {
+            "evidence": list(bounded, evidence_schema(choices, gloss), BOUND_OVERALL_EVIDENCE),
+            "answer_en": text(bounded, BOUND_RATIONALE_CHARS),
+            "position": {"enum": positions},
+            "confidence": confidence(bounded)
+        },
+        "required": ["evidence", "answer_en", "position", "confidence"],
+        "additionalProperties": false
+    })
+}
+
 /// A list, bounded when the answer is constrained.
 fn list(bounded: bool, items: Value, max: usize) -> Value {
     if bounded {

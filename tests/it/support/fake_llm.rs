@@ -78,6 +78,9 @@ pub struct FakeConfig {
     /// The fake reviewer also marks, in the first segment of each chunk, a minor fluency error
     /// in words the English does not have (to be kept and shown as unverified).
     pub review_invents: bool,
+    /// Every quote of a structured answer is made up (not in the letter): a model that
+    /// answers from nowhere.
+    pub invent_quotes: bool,
 }
 
 /// A request as the server saw it.
@@ -587,6 +590,7 @@ pub fn answer(body: &Value, config: &FakeConfig) -> String {
         paragraphs: source_paragraphs(&user),
         quotes: std::cell::Cell::new(0),
         mistranslate: config.mistranslate,
+        invent_quotes: config.invent_quotes,
     };
     instance(&schema, &ctx, "").to_string()
 }
@@ -740,6 +744,7 @@ struct Ctx<'a> {
     paragraphs: Vec<(String, String)>,
     quotes: std::cell::Cell<usize>,
     mistranslate: Option<(&'static str, &'static str, &'static str)>,
+    invent_quotes: bool,
 }
 
 /// The `[pN] text` paragraphs of the source in the prompt (tolk's prompt format).
@@ -800,7 +805,7 @@ fn instance(schema: &Value, ctx: &Ctx, name: &str) -> Value {
             return Value::Null;
         }
         // Stances vary with the model; other enums take their first value.
-        let pick = if name == "stance" {
+        let pick = if name == "stance" || name == "position" {
             variant(ctx.model) % e.len()
         } else {
             0
@@ -890,7 +895,7 @@ fn instance(schema: &Value, ctx: &Ctx, name: &str) -> Value {
                     ctx.quotes.set(k + 1);
                     if sentences.is_empty() {
                         "Geen bron.".to_string()
-                    } else if k % 7 == 6 {
+                    } else if k % 7 == 6 || ctx.invent_quotes {
                         "Dit citaat staat nergens in de brief en is verzonnen door het model."
                             .to_string()
                     } else if k % 5 == 4 {

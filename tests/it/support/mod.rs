@@ -99,6 +99,12 @@ pub fn check_exact_quotes(doc: &tolk::ingest::Document, stance: &serde_json::Val
     for topic in stance["topics"].as_array().unwrap() {
         evidence.extend(topic["evidence"].as_array().unwrap().iter().cloned());
     }
+    check_exact(doc, &evidence)
+}
+
+/// Every quote of `evidence` marked exact is at the lines it gives (see
+/// [`check_exact_quotes`]). Returns how many were checked.
+pub fn check_exact(doc: &tolk::ingest::Document, evidence: &[serde_json::Value]) -> usize {
     let letters = |s: &str| -> String {
         s.replace("<sup>", "")
             .replace("</sup>", "")
