@@ -9,6 +9,7 @@
 
 use crate::store::run::{Count, Manifest};
 use crate::tasks::Task;
+use crate::tasks::questions::QuestionsOut;
 use crate::tasks::review::{ReviewOut, Score};
 use crate::tasks::stance::StanceOut;
 use crate::tasks::summary::SummaryOut;
@@ -73,6 +74,10 @@ pub struct DocDiff {
     pub key_points_added: Vec<String>,
     pub key_points_removed: Vec<String>,
     pub stance: Vec<TopicChange>,
+    /// The answers to the user's questions that both runs have, question by question (the
+    /// position as `a` and `b`, the quotes as evidence).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<TopicChange>,
     pub segments: Vec<SegmentChange>,
     /// Translation segments in either run.
     pub segments_total: usize,
@@ -94,6 +99,7 @@ impl DocDiff {
             && self
                 .stance
                 .iter()
+                .chain(&self.questions)
                 .all(|t| !t.changed && t.evidence_added.is_empty() && t.evidence_removed.is_empty())
             && self.segments.is_empty()
             && self.missing.is_empty()
@@ -111,6 +117,10 @@ impl DocDiff {
         }
         if !self.stance.is_empty() {
             parts.push(format!("{} stance topics changed", self.topics_changed()));
+        }
+        if !self.questions.is_empty() {
+            let n = self.questions.iter().filter(|t| t.changed).count();
+            parts.push(format!("{n} answers changed"));
         }
         if parts.is_empty() {
             parts.push("changed".into());
@@ -261,6 +271,26 @@ fn diff_stance(d: &mut DocDiff, a: &StanceOut, b: &StanceOut) {
     }
 }
 
+/// The answers to the questions both runs asked, compared as stance topics are: the position,
+/// and the quotes only one run gives.
+fn diff_questions(d: &mut DocDiff, a: &QuestionsOut, b: &QuestionsOut) {
+    for qa in &a.answers {
+        let Some(qb) = b.answers.iter().find(|x| x.question == qa.question) else {
+            continue;
+        };
+        let ea: Vec<&str> = qa.evidence.iter().map(|e| e.quote_nl.as_str()).collect();
+        let eb: Vec<&str> = qb.evidence.iter().map(|e| e.quote_nl.as_str()).collect();
+        d.questions.push(TopicChange {
+            topic: qa.question.clone(),
+            a: qa.position.clone(),
+            b: qb.position.clone(),
+            changed: qa.position != qb.position,
+            evidence_removed: only_in(&ea, &eb),
+            evidence_added: only_in(&eb, &ea),
+        });
+    }
+}
+
 fn diff_translation(d: &mut DocDiff, a: &TranslationOut, b: &TranslationOut) {
     let mut by_lines: BTreeMap<[u32; 2], (Option<String>, Option<String>)> = BTreeMap::new();
     for s in &a.segments {
@@ -300,6 +330,11 @@ pub fn diff_doc(doc_id: &str, a_dir: &Path, b_dir: &Path, task: Option<Task>) ->
         && let Some((a, b)) = both::<StanceOut>(Task::Stance, a_dir, b_dir, &mut missing)
     {
         diff_stance(&mut d, &a, &b);
+    }
+    if want(Task::Questions)
+        && let Some((a, b)) = both::<QuestionsOut>(Task::Questions, a_dir, b_dir, &mut missing)
+    {
+        diff_questions(&mut d, &a, &b);
     }
     if want(Task::Translate)
         && let Some((a, b)) = both::<TranslationOut>(Task::Translate, a_dir, b_dir, &mut missing)

@@ -90,13 +90,14 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
         for k in &doc.key_points_added {
             let _ = writeln!(s, "  + key point: {k}");
         }
-        if doc
-            .stance
-            .iter()
-            .any(|t| t.changed || !t.evidence_added.is_empty() || !t.evidence_removed.is_empty())
-        {
-            let _ = writeln!(s, "-- stance");
-            for t in &doc.stance {
+        for (name, rows) in [("stance", &doc.stance), ("questions", &doc.questions)] {
+            if !rows.iter().any(|t| {
+                t.changed || !t.evidence_added.is_empty() || !t.evidence_removed.is_empty()
+            }) {
+                continue;
+            }
+            let _ = writeln!(s, "-- {name}");
+            for t in rows {
                 let mark = if t.changed { "*" } else { " " };
                 let _ = writeln!(s, " {mark} {:<24} {} -> {}", t.topic, t.a, t.b);
                 for q in &t.evidence_removed {
@@ -224,9 +225,18 @@ pub fn render_md(d: &RunDiff) -> String {
         for k in &doc.key_points_added {
             let _ = writeln!(s, "- added key point: {k}");
         }
-        if !doc.stance.is_empty() {
-            let _ = writeln!(s, "\n### Stance\n\n| topic | A | B | |\n|---|---|---|---|");
-            for t in &doc.stance {
+        for (title, head, rows) in [
+            ("Stance", "topic", &doc.stance),
+            ("Questions", "question", &doc.questions),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                s,
+                "\n### {title}\n\n| {head} | A | B | |\n|---|---|---|---|"
+            );
+            for t in rows {
                 let _ = writeln!(
                     s,
                     "| {} | {} | {} | {} |",

@@ -141,28 +141,34 @@ fn verified(m: Match) -> &'static str {
     }
 }
 
-/// The letter's date, sender and addressees: its own words ([`facts`]), else the stance's.
-fn who_when(facts: Option<&Facts>, stance: Option<&StanceOut>) -> (String, String, String) {
+/// The letter's date, sender and addressees: its own words ([`facts`]); where the letter
+/// states no sender or addressee, the stance's reading, marked `(model)`. A date is the
+/// letter's only: a model's guess at an undated letter's date would put it on a timeline.
+pub(crate) fn who_when(
+    facts: Option<&Facts>,
+    stance: Option<&StanceOut>,
+) -> (String, String, String) {
     let f = facts.cloned().unwrap_or_default();
-    let date = f
-        .date
-        .map(|d| d.value)
-        .or_else(|| stance.and_then(|s| s.date.clone()))
-        .unwrap_or_default();
+    let date = f.date.map(|d| d.value).unwrap_or_default();
+    let model = |names: &[String]| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!("{} (model)", names.join("; "))
+        }
+    };
     let mut sender: Vec<String> = f.sender.iter().map(|s| s.value.clone()).collect();
     sender.extend(f.signatories.iter().map(|s| s.name.clone()));
-    if sender.is_empty()
-        && let Some(s) = stance
-    {
-        sender = s.author.clone();
-    }
-    let mut to: Vec<String> = f.addressees.iter().map(|a| a.value.clone()).collect();
-    if to.is_empty()
-        && let Some(s) = stance
-    {
-        to = s.addressees.clone();
-    }
-    (date, sender.join("; "), to.join("; "))
+    let sender = match (sender.is_empty(), stance) {
+        (true, Some(s)) => model(&s.author),
+        _ => sender.join("; "),
+    };
+    let to: Vec<String> = f.addressees.iter().map(|a| a.value.clone()).collect();
+    let to = match (to.is_empty(), stance) {
+        (true, Some(s)) => model(&s.addressees),
+        _ => to.join("; "),
+    };
+    (date, sender, to)
 }
 
 /// The tables of the run `manifest` in the output folder `out`, letters in the run's order;

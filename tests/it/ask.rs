@@ -16,12 +16,13 @@ fn ask(out: &Path, fake: &FakeThread, question: &str, inputs: &[&str], extra: &[
         question,
         "--endpoint",
         &fake.base_url,
-        "--model",
-        "fake-a",
         "--no-progress",
         "--out",
         out.to_str().unwrap(),
     ];
+    if !extra.contains(&"--model") {
+        args.extend(["--model", "fake-a"]);
+    }
     args.extend_from_slice(inputs);
     args.extend_from_slice(extra);
     tolk(&root(), &args, &[])
@@ -469,4 +470,38 @@ fn which(program: &str) -> Option<PathBuf> {
             .map(|d| d.join(program))
             .find(|p| p.is_file())
     })
+}
+
+#[test]
+fn the_same_question_asked_of_two_models_is_compared_letter_by_letter() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let out = tempfile::tempdir().unwrap();
+    let l = letter("2024-09-18");
+    for model in ["fake-a", "fake-b"] {
+        let o = ask(
+            out.path(),
+            &fake,
+            QUESTION,
+            &[l.to_str().unwrap()],
+            &["--model", model, "--label", model],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let o = tolk(
+        &root(),
+        &[
+            "diff",
+            "fake-a",
+            "fake-b",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = stdout(&o);
+    assert!(text.contains("-- questions"), "{text}");
+    assert!(
+        text.contains("* which-letters-say-client-side-scanning support -> oppose"),
+        "{text}"
+    );
 }

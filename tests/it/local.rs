@@ -292,6 +292,13 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
     let _cores = heavy();
     let out = tempfile::tempdir().unwrap();
     let letter = root().join("input/2024-09-18-offlimits-advies-kabinetsstandpunt.txt");
+    // A question of the user's, answered with the stance.
+    let config = out.path().join("tolk.toml");
+    std::fs::write(
+        &config,
+        "[[questions]]\nid = \"hungary\"\ntext = \"What does the letter say about the Hungarian presidency's proposal?\"\nterms = [\"hongaars\"]\n",
+    )
+    .unwrap();
     let o = tolk(
         &root(),
         &[
@@ -303,7 +310,7 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
             out.path().to_str().unwrap(),
             "--no-progress",
         ],
-        &[],
+        &[("TOLK_CONFIG", config.to_str().unwrap())],
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
@@ -404,6 +411,31 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
     assert!(quotes > 0, "the stance quotes the letter");
     let md = std::fs::read_to_string(doc_dir.join("stance.md")).unwrap();
     assert!(md.contains("(from the translation"), "{md}");
+
+    // The question: one answer, its quotes the letter's own sentences at their lines, their
+    // English the translation's; a position it takes rests on one of them.
+    let q = read(&doc_dir.join("questions.json"));
+    let a = &q["answers"][0];
+    assert_eq!(a["question"], "hungary");
+    assert_eq!(a["asked"], "whole letter");
+    let position = a["position"].as_str().unwrap();
+    assert!(
+        ["support", "oppose", "mixed", "neutral", "not_addressed"].contains(&position),
+        "{a}"
+    );
+    assert!(!a["answer_en"].as_str().unwrap().is_empty(), "{a}");
+    let evidence = a["evidence"].as_array().unwrap();
+    assert!(evidence.iter().all(|e| e["match"] == "exact"), "{a}");
+    crate::support::check_exact(&doc, evidence);
+    for e in evidence {
+        let en = one_line(e["quote_en"].as_str().unwrap());
+        assert!(!en.is_empty() && english.contains(&en), "{e}");
+    }
+    assert_eq!(
+        a["supported"],
+        position == "not_addressed" || !evidence.is_empty()
+    );
+    eprintln!("the test model on the Offlimits letter and the Hungarian proposal: {a:#}");
 }
 
 #[test]

@@ -16,6 +16,15 @@ const HOSTILE: &str = "Aan de minister <script>alert('letter')</script>\n\nGeach
 /// A run of the Offlimits letter and a hostile one, with its report. Returns (out, run dir,
 /// report index).
 fn run_and_report(fake: &FakeThread, tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    run_and_report_with(fake, tmp, &[])
+}
+
+/// [`run_and_report`] with more environment (`TOLK_CONFIG`, say).
+fn run_and_report_with(
+    fake: &FakeThread,
+    tmp: &Path,
+    env: &[(&str, &str)],
+) -> (PathBuf, PathBuf, PathBuf) {
     let input = tmp.join("input");
     std::fs::create_dir_all(&input).unwrap();
     std::fs::copy(
@@ -38,7 +47,7 @@ fn run_and_report(fake: &FakeThread, tmp: &Path) -> (PathBuf, PathBuf, PathBuf) 
             out.to_str().unwrap(),
             "--no-progress",
         ],
-        &[crate::support::CHUNK_MODE],
+        &[&[crate::support::CHUNK_MODE], env].concat(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = PathBuf::from(stdout(&o).trim());
@@ -273,6 +282,47 @@ impl Session {
     }
 }
 
+impl Session {
+    /// A headless Chromium session through `driver`.
+    fn start(driver: &Driver) -> (Session, String) {
+        let s = Session {
+            http: reqwest::Client::new(),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            base: driver.url.clone(),
+        };
+        let t0 = Instant::now();
+        while s
+            .rt
+            .block_on(async { s.http.get(format!("{}/status", s.base)).send().await })
+            .is_err()
+        {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let session = s.post(
+            "/session",
+            json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                             "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
+                             "--window-size=1400,1000"]
+                },
+                "goog:loggingPrefs": {"browser": "ALL"}
+            }}}),
+        );
+        let sid = session["sessionId"].as_str().unwrap().to_string();
+        (s, sid)
+    }
+}
+
 #[test]
 fn in_a_real_browser_the_matrix_renders_and_a_clicked_quote_highlights_its_lines() {
     let Some(driver) = browser_or_skip() else {
@@ -281,40 +331,7 @@ fn in_a_real_browser_the_matrix_renders_and_a_clicked_quote_highlights_its_lines
     let fake = FakeThread::start(FakeConfig::default());
     let tmp = tempfile::tempdir().unwrap();
     let (_, _, index) = run_and_report(&fake, tmp.path());
-    let s = Session {
-        http: reqwest::Client::new(),
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap(),
-        base: driver.url.clone(),
-    };
-    let t0 = Instant::now();
-    while s
-        .rt
-        .block_on(async { s.http.get(format!("{}/status", s.base)).send().await })
-        .is_err()
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "chromedriver did not start"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let session = s.post(
-        "/session",
-        json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-                         "--window-size=1400,1000"]
-            },
-            "goog:loggingPrefs": {"browser": "ALL"}
-        }}}),
-    );
-    let sid = session["sessionId"].as_str().unwrap().to_string();
+    let (s, sid) = Session::start(&driver);
 
     // The index: a matrix row per document and a cell per topic.
     s.post(
@@ -386,5 +403,117 @@ fn in_a_real_browser_the_matrix_renders_and_a_clicked_quote_highlights_its_lines
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
     std::fs::write(&shot, &bytes).unwrap();
     eprintln!("screenshot: {}", shot.display());
+    s.call(reqwest::Method::DELETE, &format!("/session/{sid}"), None);
+}
+
+#[test]
+fn in_a_real_browser_the_questions_filter_and_lead_from_a_cell_or_a_question_page_to_the_quote() {
+    let Some(driver) = browser_or_skip() else {
+        return;
+    };
+    let fake = FakeThread::start(FakeConfig::default());
+    let tmp = tempfile::tempdir().unwrap();
+    // One question that only the Offlimits letter's words reach: the hostile letter is not
+    // asked, and not addressed.
+    let config = tmp.path().join("tolk.toml");
+    std::fs::write(
+        &config,
+        "[[questions]]\nid = \"hungary\"\ntext = \"What does the letter say about the Hungarian proposal?\"\nterms = [\"hongaars\"]\n",
+    )
+    .unwrap();
+    let (_, _, index) = run_and_report_with(
+        &fake,
+        tmp.path(),
+        &[("TOLK_CONFIG", config.to_str().unwrap())],
+    );
+    let (s, sid) = Session::start(&driver);
+    let go = |url: String| s.post(&format!("/session/{sid}/url"), json!({ "url": url }));
+    go(format!("file://{}", index.display()));
+    let heads = s.script(&sid, "return Array.from(document.querySelectorAll('#matrix th.question a')).map(a => a.textContent).join(',')");
+    assert_eq!(heads, "hungary");
+    let cells = s.script(
+        &sid,
+        "return document.querySelectorAll('#matrix td.cell a').length",
+    );
+    assert_eq!(
+        cells,
+        2 * 13,
+        "overall, 11 topics and the question per letter"
+    );
+
+    // The filter: only not-addressed cells stay bright, and only rows that have one stay.
+    s.script(&sid, "var f = document.getElementById('position-filter'); f.value = 'not_addressed'; f.dispatchEvent(new Event('change')); return null");
+    let shown = s.script(&sid, "return Array.from(document.querySelectorAll('#matrix td.cell:not(.off)')).map(td => td.dataset.position).join(',')");
+    assert!(
+        !shown.as_str().unwrap().is_empty()
+            && shown
+                .as_str()
+                .unwrap()
+                .split(',')
+                .all(|p| p == "not_addressed"),
+        "{shown}"
+    );
+    let hostile = s.script(&sid, "var r = Array.from(document.querySelectorAll('#matrix tbody tr')).find(tr => tr.textContent.includes('hostile')); return r.classList.contains('off') + ':' + r.querySelector('td.answer').dataset.position");
+    assert_eq!(hostile, "false:not_addressed");
+    s.script(&sid, "var f = document.getElementById('position-filter'); f.value = ''; f.dispatchEvent(new Event('change')); return null");
+    let off = s.script(
+        &sid,
+        "return document.querySelectorAll('#matrix .off').length",
+    );
+    assert_eq!(off, 0);
+
+    // A question cell leads to the answer on the letter's page, where its quote lights its lines.
+    let cell = s.find(&sid, "#matrix tbody tr:first-child td.answer a");
+    s.post(&format!("/session/{sid}/element/{cell}/click"), json!({}));
+    let here = s.script(
+        &sid,
+        "return location.pathname.split('/').pop() + location.hash",
+    );
+    assert_eq!(
+        here,
+        "doc-2024-09-18-offlimits-advies-kabinetsstandpunt.html#question-hungary"
+    );
+    let quote = s.find(&sid, "#question-hungary a.cite.quote");
+    s.post(&format!("/session/{sid}/element/{quote}/click"), json!({}));
+    let lit = s.script(&sid, "return document.querySelectorAll('.ln.hl').length");
+    assert!(lit.as_u64().unwrap() >= 1);
+
+    // The question's page: a row per letter; a quote's link opens the letter at its lines.
+    go(format!(
+        "file://{}",
+        index.with_file_name("question-hungary.html").display()
+    ));
+    let rows = s.script(
+        &sid,
+        "return document.querySelectorAll('#answers tbody tr').length",
+    );
+    assert_eq!(rows, 2);
+    let link = s.find(&sid, "#answers a.cite.quote");
+    let href = s.get(&format!("/session/{sid}/element/{link}/attribute/href"));
+    s.post(&format!("/session/{sid}/element/{link}/click"), json!({}));
+    let here = s.script(
+        &sid,
+        "return location.pathname.split('/').pop() + location.hash",
+    );
+    assert_eq!(here, href, "the quote's link opens its letter at its lines");
+    let lit = s.script(
+        &sid,
+        "return Array.from(document.querySelectorAll('.ln.hl')).map(e => e.id).join(',')",
+    );
+    let first = href
+        .as_str()
+        .unwrap()
+        .split("#L")
+        .nth(1)
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        lit.as_str().unwrap().starts_with(&format!("L{first}")),
+        "{lit} for {href}"
+    );
+    assert!(s.severe_logs(&sid).is_empty(), "{:?}", s.severe_logs(&sid));
     s.call(reqwest::Method::DELETE, &format!("/session/{sid}"), None);
 }

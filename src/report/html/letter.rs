@@ -6,6 +6,7 @@ use crate::ground::Match;
 use crate::ingest::facts::Facts;
 use crate::store::read_json;
 use crate::tasks::Task;
+use crate::tasks::questions::QuestionsOut;
 use crate::tasks::review::{ReviewError, ReviewOut};
 use crate::tasks::stance::{Evidence, StanceOut};
 use crate::tasks::summary::SummaryOut;
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::path::Path;
 
 #[derive(Serialize)]
-struct EvidenceView {
+pub(super) struct EvidenceView {
     quote_nl: String,
     quote_en: String,
     /// Where the English comes from, when it is not the model's gloss.
@@ -27,7 +28,7 @@ struct EvidenceView {
     score: String,
 }
 
-fn evidence(e: &Evidence) -> EvidenceView {
+pub(super) fn evidence(e: &Evidence) -> EvidenceView {
     EvidenceView {
         quote_nl: e.quote_nl.clone(),
         quote_en: e.quote_en.clone(),
@@ -93,6 +94,35 @@ fn stance_view(s: &StanceOut) -> StanceView {
             })
             .collect(),
     }
+}
+
+/// An answer to a question of the user's, on the letter's page.
+#[derive(Serialize)]
+struct AnswerView {
+    id: String,
+    text: String,
+    position: String,
+    confidence: String,
+    answer_en: String,
+    supported: bool,
+    asked: String,
+    evidence: Vec<EvidenceView>,
+}
+
+fn answer_views(q: &QuestionsOut) -> Vec<AnswerView> {
+    q.answers
+        .iter()
+        .map(|a| AnswerView {
+            id: a.question.clone(),
+            text: a.text.clone(),
+            position: a.position.clone(),
+            confidence: format!("{:.2}", a.confidence),
+            answer_en: a.answer_en.clone(),
+            supported: a.supported,
+            asked: a.asked.clone(),
+            evidence: a.evidence.iter().map(evidence).collect(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -443,6 +473,8 @@ pub(super) fn doc_html(
     let translation: Option<TranslationOut> =
         read_json(&doc_dir.join(Task::Translate.json_file())).ok();
     let summary: Option<SummaryOut> = read_json(&doc_dir.join(Task::Summary.json_file())).ok();
+    let questions: Option<QuestionsOut> =
+        read_json(&doc_dir.join(Task::Questions.json_file())).ok();
     let review: Option<ReviewOut> = read_json(&doc_dir.join(Task::Review.json_file())).ok();
     let facts: Option<Facts> = read_json(&doc_dir.join(crate::ingest::facts::FILE)).ok();
     let (original, source_note) = original_lines(input);
@@ -457,6 +489,7 @@ pub(super) fn doc_html(
         .iter()
         .flat_map(|s| &s.checks)
         .chain(stance.iter().flat_map(|s| &s.checks))
+        .chain(questions.iter().flat_map(|q| &q.checks))
         .map(flag_view)
         .collect();
     let flagged_segments = translation.as_ref().map_or(0, |t| {
@@ -477,6 +510,11 @@ pub(super) fn doc_html(
             "refined": translation.as_ref().map_or(0, |t| t.segments.iter().filter(|s| s.draft.is_some()).count()),
             "summary": summary.as_ref().map(summary_view),
             "stance": stance.map(stance_view),
+            "questions": questions.as_ref().map(answer_views),
+            // Without a translation, the Dutch alone, so that quotes can point at their lines.
+            "original": translation.is_none().then(|| original.as_ref().map(|o| {
+                o.iter().enumerate().map(|(i, t)| Line { n: i as u32 + 1, text: t.clone() }).collect::<Vec<_>>()
+            })).flatten(),
             "other_checks": other,
             "flagged_segments": flagged_segments,
             "findings": crate::checks::sum(&input.findings),

@@ -14,6 +14,7 @@ use crate::ingest::facts::{self, Facts};
 use crate::store::run::{Manifest, run_dir};
 use crate::store::{StoreError, read_json, write_atomic};
 use crate::tasks::Task;
+use crate::tasks::questions::QuestionsOut;
 use crate::tasks::review::{ReviewOut, Score};
 use crate::tasks::stance::StanceOut;
 use letter::doc_html;
@@ -40,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("../templates/index.html")),
     ("doc.html", include_str!("../templates/doc.html")),
     ("diff.html", include_str!("../templates/diff.html")),
+    ("question.html", include_str!("../templates/question.html")),
 ];
 
 fn environment() -> Environment<'static> {
@@ -150,6 +152,47 @@ struct Cell {
     href: String,
     evidence: usize,
     title: String,
+    /// False for an answer that takes a position without a verified quote.
+    supported: bool,
+}
+
+/// A question of the user's: a column of the matrix and a page of its own.
+#[derive(Serialize, Clone)]
+struct QuestionColumn {
+    id: String,
+    text: String,
+    page: String,
+}
+
+/// The page of a question.
+pub fn question_page(id: &str) -> String {
+    doc_page(id).replacen("doc-", "question-", 1)
+}
+
+/// A letter's answer to a question, as the question's page shows it.
+#[derive(Serialize)]
+struct AnswerRow {
+    doc_id: String,
+    page: String,
+    date: String,
+    sender: String,
+    addressees: String,
+    position: String,
+    confidence: String,
+    answer_en: String,
+    supported: bool,
+    asked: String,
+    evidence: Vec<letter::EvidenceView>,
+}
+
+/// A letter on the timeline: its date, sender and overall stance.
+#[derive(Serialize)]
+struct TimelineRow {
+    doc_id: String,
+    page: String,
+    date: String,
+    sender: String,
+    overall: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -159,6 +202,8 @@ struct DocRow {
     tasks: Vec<(String, String)>,
     overall: Option<Cell>,
     cells: Vec<Option<Cell>>,
+    /// The answers to the user's questions, in the order of the question columns.
+    answers: Vec<Option<Cell>>,
     warnings: usize,
     unverified: u32,
     /// The output checks' findings, by severity.
@@ -201,6 +246,7 @@ fn cell(
         href: format!("{page}#topic-{anchor}"),
         evidence,
         title: rationale.to_string(),
+        supported: true,
     }
 }
 
@@ -239,6 +285,7 @@ fn doc_row(
                 ))
             })
             .collect(),
+        answers: Vec::new(),
         warnings: input.warnings.len(),
         unverified: input.unverified_quotes,
         major: crate::checks::sum(&input.findings).major,
@@ -269,11 +316,69 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
             stances.insert(input.doc_id.clone(), s);
         }
     }
+    // The user's questions: a column each, in the order they are first answered.
+    let mut questions: Vec<QuestionColumn> = Vec::new();
+    let mut answers: BTreeMap<String, QuestionsOut> = BTreeMap::new();
+    for input in &m.inputs {
+        let file = dir.join(&input.doc_id).join(Task::Questions.json_file());
+        if let Ok(q) = read_json::<QuestionsOut>(&file) {
+            for a in &q.answers {
+                if !questions.iter().any(|c| c.id == a.question) {
+                    questions.push(QuestionColumn {
+                        id: a.question.clone(),
+                        text: a.text.clone(),
+                        page: question_page(&a.question),
+                    });
+                }
+            }
+            answers.insert(input.doc_id.clone(), q);
+        }
+    }
     let mut rows_out = Vec::new();
+    let mut timeline = Vec::new();
+    let mut by_question: Vec<Vec<AnswerRow>> = questions.iter().map(|_| Vec::new()).collect();
     for input in &m.inputs {
         let stance = stances.get(&input.doc_id);
         let mut row = doc_row(input, stance, &columns);
         row.facts = read_json::<Facts>(&dir.join(&input.doc_id).join(facts::FILE)).ok();
+        let (date, sender, addressees) =
+            crate::report::export::who_when(row.facts.as_ref(), stance);
+        if input.unreadable().is_none() {
+            timeline.push(TimelineRow {
+                doc_id: input.doc_id.clone(),
+                page: row.page.clone(),
+                date: date.clone(),
+                sender: sender.clone(),
+                overall: stance.map(|s| s.overall.stance.clone()),
+            });
+        }
+        let mine = answers.get(&input.doc_id);
+        for (k, q) in questions.iter().enumerate() {
+            let a = mine.and_then(|o| o.answers.iter().find(|a| a.question == q.id));
+            row.answers.push(a.map(|a| Cell {
+                stance: a.position.clone(),
+                confidence: format!("{:.2}", a.confidence),
+                href: format!("{}#question-{}", row.page, a.question),
+                evidence: a.evidence.len(),
+                title: a.answer_en.clone(),
+                supported: a.supported,
+            }));
+            if let Some(a) = a {
+                by_question[k].push(AnswerRow {
+                    doc_id: input.doc_id.clone(),
+                    page: row.page.clone(),
+                    date: date.clone(),
+                    sender: sender.clone(),
+                    addressees: addressees.clone(),
+                    position: a.position.clone(),
+                    confidence: format!("{:.2}", a.confidence),
+                    answer_en: a.answer_en.clone(),
+                    supported: a.supported,
+                    asked: a.asked.clone(),
+                    evidence: a.evidence.iter().map(letter::evidence).collect(),
+                });
+            }
+        }
         row.review =
             read_json::<ReviewOut>(&dir.join(&input.doc_id).join(Task::Review.json_file()))
                 .ok()
@@ -287,6 +392,28 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
         write_atomic(&path, html.as_bytes())?;
         pages.push(path);
     }
+    for (q, rows) in questions.iter().zip(by_question) {
+        let html = render("question.html", &json!({"run": &run, "q": q, "rows": rows}))?;
+        let path = dest.join(&q.page);
+        write_atomic(&path, html.as_bytes())?;
+        pages.push(path);
+    }
+    // The timeline: dated letters oldest first, then the undated.
+    timeline.sort_by(|a, b| (a.date.is_empty(), &a.date).cmp(&(b.date.is_empty(), &b.date)));
+    // Every position the matrix shows, for its filter.
+    let mut positions: Vec<String> = Vec::new();
+    for d in &rows_out {
+        for c in d
+            .overall
+            .iter()
+            .chain(d.cells.iter().flatten())
+            .chain(d.answers.iter().flatten())
+        {
+            if !positions.contains(&c.stance) {
+                positions.push(c.stance.clone());
+            }
+        }
+    }
     let scores: Vec<&Score> = rows_out.iter().filter_map(|d| d.review.as_ref()).collect();
     let run_score = (!scores.is_empty()).then(|| Score::total(scores));
     let html = render(
@@ -294,6 +421,9 @@ pub fn write_run(out: &Path, m: &Manifest, dest: &Path) -> Result<Written, Repor
         &json!({
             "run": &run,
             "columns": &columns,
+            "questions": &questions,
+            "positions": positions,
+            "timeline": timeline,
             "documents": &rows_out,
             "findings": m.findings.as_ref().map(crate::checks::sum),
             "by_check": &m.findings,
