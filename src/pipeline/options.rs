@@ -160,6 +160,14 @@ impl RunOptions {
                 && self.analysis_mode == AnalysisMode::PerQuestion
                 && self.tasks.contains(&Task::Translate),
             questions: self.questions.clone(),
+            earlier_translations: if self.grammar
+                && self.tasks.contains(&Task::Questions)
+                && !self.tasks.contains(&Task::Translate)
+            {
+                crate::store::run::translations(&self.out)
+            } else {
+                Default::default()
+            },
         }
     }
 

@@ -300,6 +300,12 @@ pub fn questions(q: &crate::tasks::questions::QuestionsOut, warning: Option<&str
         &q.model,
         warning,
     );
+    if let Some(run) = &q.english_from_run {
+        let _ = writeln!(
+            out,
+            "The quotes' English is the translation's of run {run}.\n"
+        );
+    }
     for a in &q.answers {
         let _ = writeln!(
             out,

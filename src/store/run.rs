@@ -303,6 +303,29 @@ pub fn list_runs(out: &Path) -> Vec<Manifest> {
     v
 }
 
+/// Per letter (by its sha256), the newest run of the output folder that translated it
+/// completely, and its `translation.json`: where a later run that does not translate takes the
+/// English of its quotes from.
+pub fn translations(out: &Path) -> BTreeMap<String, (String, PathBuf)> {
+    let mut found = BTreeMap::new();
+    for m in list_runs(out) {
+        for i in &m.inputs {
+            if found.contains_key(&i.sha256)
+                || !i.tasks.get("translate").is_some_and(TaskStatus::is_ok)
+            {
+                continue;
+            }
+            let file = run_dir(out, &m.run_id)
+                .join(&i.doc_id)
+                .join("translation.json");
+            if file.is_file() {
+                found.insert(i.sha256.clone(), (m.run_id.clone(), file));
+            }
+        }
+    }
+    found
+}
+
 /// Read a manifest, upgrading what older versions of tolk wrote.
 pub fn read_manifest(path: &Path) -> Result<Manifest, StoreError> {
     let mut m: Manifest = read_json(path)?;

@@ -494,6 +494,10 @@ pub struct TaskContext {
     pub gloss_from_translation: bool,
     /// The user's questions ([`questions`]): `[[questions]]` in tolk.toml, or `tolk ask`.
     pub questions: Vec<questions::Question>,
+    /// Under a grammar, for a run that asks questions but does not translate: per letter (by
+    /// its sha256) the run and the `translation.json` of an earlier translation in the output
+    /// folder, whose English the answers' quotes take instead of the model's bounded gloss.
+    pub earlier_translations: std::collections::BTreeMap<String, (String, std::path::PathBuf)>,
 }
 
 impl TaskContext {

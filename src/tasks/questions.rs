@@ -269,6 +269,10 @@ pub struct QuestionsOut {
     pub source: Source,
     pub model: String,
     pub answers: Vec<AnswerOut>,
+    /// The run whose translation of this letter gave the quotes their English, when it is not
+    /// this run's (`tolk ask` after a `tolk run`, on the embedded model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub english_from_run: Option<String>,
     /// What the output checks found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Finding>,
@@ -487,6 +491,7 @@ pub fn assemble(
             source: Source::of(doc),
             model: model.to_string(),
             answers: out,
+            english_from_run: None,
             checks: Vec::new(),
         },
         unverified,
@@ -539,13 +544,23 @@ pub async fn run(
         .into_iter()
         .zip(answers.values.into_iter().flatten())
         .collect();
-    let (out, unverified) = assemble(
+    let (mut out, unverified) = assemble(
         doc,
         &ctx.questions,
         &values,
         parts,
         &answers.model.unwrap_or_default(),
     );
+    // The letter was translated by an earlier run: its English, not the bounded gloss.
+    if let Some((run, file)) = ctx.earlier_translations.get(&doc.sha256)
+        && let Ok(t) = crate::store::read_json::<super::translate::TranslationOut>(file)
+        && gloss::replace_quotes(
+            out.answers.iter_mut().flat_map(|a| a.evidence.iter_mut()),
+            &t,
+        ) > 0
+    {
+        out.english_from_run = Some(run.clone());
+    }
     TaskResult {
         output: Some(TaskOutput::Questions(out)),
         notes: Notes {

@@ -28,6 +28,7 @@ fn ctx_asking(constrain: bool, per_question: bool) -> TaskContext {
         per_question,
         gloss_from_translation: false,
         questions: Vec::new(),
+        earlier_translations: Default::default(),
     }
 }
 
@@ -436,6 +437,48 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
         position == "not_addressed" || !evidence.is_empty()
     );
     eprintln!("the test model on the Offlimits letter and the Hungarian proposal: {a:#}");
+
+    // Asked on its own later (`tolk ask`), a question's quotes take their English from this
+    // run's translation, not from the model's bounded gloss, and say whose it is.
+    let o = tolk(
+        &root(),
+        &[
+            "ask",
+            "What does the letter say about encryption?",
+            letter.to_str().unwrap(),
+            "--terms",
+            "encryptie",
+            "--local-model",
+            crate::support::TEST_MODEL,
+            "--out",
+            out.path().to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let asked = PathBuf::from(stdout(&o).lines().last().unwrap().trim());
+    let q = read(&asked.join("2024-09-18-offlimits-advies-kabinetsstandpunt/questions.json"));
+    let evidence = q["answers"][0]["evidence"].as_array().unwrap();
+    assert!(!evidence.is_empty(), "{q:#}");
+    assert_eq!(
+        q["english_from_run"].as_str(),
+        dir.file_name().unwrap().to_str(),
+        "{q:#}"
+    );
+    for e in evidence {
+        assert!(
+            matches!(
+                e["en_from"].as_str(),
+                Some("translation" | "translation_approx")
+            ),
+            "{e}"
+        );
+        assert!(
+            english.contains(&one_line(e["quote_en"].as_str().unwrap())),
+            "{e}"
+        );
+    }
 }
 
 #[test]

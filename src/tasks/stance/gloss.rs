@@ -40,6 +40,25 @@ pub fn fill_quotes<'e>(
     }
 }
 
+/// Give every quote the English of `translation` where the translation has it, in place of
+/// the model's gloss (one written under a length bound, by a small model). Returns how many
+/// took it.
+pub fn replace_quotes<'e>(
+    evidence: impl Iterator<Item = &'e mut Evidence>,
+    translation: &TranslationOut,
+) -> usize {
+    let paragraphs = paragraphs(translation);
+    let mut n = 0;
+    for e in evidence {
+        if let Some((en, from)) = english_of(&e.quote_nl, &paragraphs) {
+            e.quote_en = en;
+            e.en_from = from;
+            n += 1;
+        }
+    }
+    n
+}
+
 fn fill_one(e: &mut Evidence, paragraphs: &[Paragraph]) {
     if e.en_from != EnFrom::Missing {
         return;
