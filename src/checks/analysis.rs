@@ -210,6 +210,10 @@ fn ungrounded(out: &mut SummaryOut, letter: &Letter, vocabulary: &[String]) {
                 missing.push(format!("{a} (elsewhere in the letter)"));
             }
         }
+        // A number the key point gives twice ("20240912-quick-analysis ... /20240912-...") is
+        // named once.
+        let mut seen = std::collections::HashSet::new();
+        missing.retain(|m| seen.insert(m.clone()));
         if !missing.is_empty() {
             let lines = [kp.lines[0][0], kp.lines[kp.lines.len() - 1][1]];
             out.checks.push(finding(
@@ -693,7 +697,7 @@ mod tests {
             "summary_en": "",
             "key_points": [
                 {"text_en": "In 2024, 2.5 million addresses were reported", "lines": [[1, 1]], "paragraphs": ["p1"]},
-                {"text_en": "INHOPE has 50 hotlines and asks for 30 more", "lines": [[3, 3]], "paragraphs": ["p3"]}
+                {"text_en": "INHOPE has 50 hotlines and asks for 30 more, 30 in all", "lines": [[3, 3]], "paragraphs": ["p3"]}
             ]
         }))
         .unwrap();
@@ -704,6 +708,11 @@ mod tests {
         assert!(
             m.contains("50 (elsewhere") && m.contains("30 (nowhere") && m.contains("INHOPE"),
             "{m}"
+        );
+        assert_eq!(
+            m.matches("30 (nowhere").count(),
+            1,
+            "a number named once: {m}"
         );
     }
 }
