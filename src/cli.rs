@@ -231,25 +231,11 @@ pub struct RunArgs {
     pub endpoint: EndpointArgs,
     #[command(flatten)]
     pub tasks: TasksArgs,
-    /// A name for this run (for tolk diff and tolk runs).
-    #[arg(long, value_name = "NAME")]
-    pub label: Option<String>,
-    /// Ignore the cache (answers are still written to it).
-    #[arg(long)]
-    pub refresh: bool,
+    #[command(flatten)]
+    pub control: RunControlArgs,
     /// Requests in flight at most.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// No progress bars or progress lines.
-    #[arg(long)]
-    pub no_progress: bool,
-    /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// When another run is writing to the output folder, stop with an error instead of waiting
-    /// for it.
-    #[arg(long)]
-    pub no_wait: bool,
     /// A GGUF model file for the embedded engine (used when no endpoint is configured).
     #[arg(long, value_name = "FILE")]
     pub model_path: Option<PathBuf>,
@@ -279,6 +265,15 @@ pub struct AskArgs {
     pub out: OutArgs,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub control: RunControlArgs,
+    #[command(flatten)]
+    pub json: JsonArgs,
+}
+
+/// How a run goes, the same in `tolk run` and `tolk ask`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunControlArgs {
     /// A name for this run (for tolk diff and tolk runs).
     #[arg(long, value_name = "NAME")]
     pub label: Option<String>,
@@ -295,8 +290,6 @@ pub struct AskArgs {
     /// for it.
     #[arg(long)]
     pub no_wait: bool,
-    #[command(flatten)]
-    pub json: JsonArgs,
 }
 
 #[derive(Debug, Args)]

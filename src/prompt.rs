@@ -99,9 +99,15 @@ pub struct Topic {
 impl Topic {
     /// Whether `text` uses one of the topic's terms (always, when it has none).
     pub fn mentioned_in(&self, text: &str) -> bool {
-        let lower = text.to_lowercase();
-        self.terms.is_empty() || self.terms.iter().any(|t| lower.contains(&t.to_lowercase()))
+        self.terms.is_empty() || uses_any(&self.terms, text)
     }
+}
+
+/// Whether `text` uses one of `terms` (matched inside words, case aside): how a stance topic and
+/// a question of the user's find the sentences on them.
+pub fn uses_any(terms: &[String], text: &str) -> bool {
+    let lower = text.to_lowercase();
+    terms.iter().any(|t| lower.contains(&t.to_lowercase()))
 }
 
 #[derive(Debug, Clone, Deserialize)]

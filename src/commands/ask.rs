@@ -6,7 +6,6 @@ use super::run::{closing_table, start};
 use super::table::{Align, Table};
 use crate::cli::AskArgs;
 use crate::config::Config;
-use crate::pipeline::RunFlags;
 use crate::store::read_json;
 use crate::tasks::Task;
 use crate::tasks::questions::{self, AnswerOut, Question, QuestionsOut};
@@ -22,13 +21,7 @@ pub fn ask(args: &AskArgs, config: &Config) -> anyhow::Result<Outcome> {
     let mut config = config.clone();
     config.questions = vec![question.clone()];
     config.run.tasks = vec![Task::Questions];
-    let flags = RunFlags {
-        inputs: args.inputs.inputs.clone(),
-        label: args.label.clone(),
-        refresh: args.refresh,
-        progress: !args.no_progress,
-    };
-    let Some(report) = start(flags, args.dry_run, args.no_wait, &config)? else {
+    let Some(report) = start(&args.inputs, &args.control, &config)? else {
         return Ok(Outcome::Clean);
     };
     eprint!("{}", closing_table(&report));

@@ -3,7 +3,7 @@
 use super::endpoint::print_probe;
 use super::table::{Align, Table};
 use super::{Outcome, runtime};
-use crate::cli::RunArgs;
+use crate::cli::{InputArgs, RunArgs, RunControlArgs};
 use crate::config::Config;
 use crate::endpoint::{self, Endpoint, LocalModel, Scope};
 use crate::pipeline::{self, RunError, RunFlags, RunOptions, RunReport, plan, prepare};
@@ -16,13 +16,7 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
             "the questions task has no questions: add [[questions]] (id, text) to tolk.toml, or ask one with tolk ask \"...\""
         );
     }
-    let flags = RunFlags {
-        inputs: args.inputs.inputs.clone(),
-        label: args.label.clone(),
-        refresh: args.refresh,
-        progress: !args.no_progress,
-    };
-    let Some(report) = start(flags, args.dry_run, args.no_wait, config)? else {
+    let Some(report) = start(&args.inputs, &args.control, config)? else {
         return Ok(Outcome::Clean);
     };
     eprint!("{}", closing_table(&report));
@@ -34,15 +28,21 @@ pub fn run(args: &RunArgs, config: &Config) -> anyhow::Result<Outcome> {
     })
 }
 
-/// A run with `flags` (`tolk run`, `tolk ask`): the inputs, prompts and model checked, the
+/// A run of `inputs` (`tolk run`, `tolk ask`): the inputs, prompts and model checked, the
 /// output folder locked, the endpoint probed when a call will be made. None after a dry run,
 /// which prints the plan.
 pub(super) fn start(
-    flags: RunFlags,
-    dry: bool,
-    no_wait: bool,
+    inputs: &InputArgs,
+    control: &RunControlArgs,
     config: &Config,
 ) -> anyhow::Result<Option<RunReport>> {
+    let flags = RunFlags {
+        inputs: inputs.inputs.clone(),
+        label: control.label.clone(),
+        refresh: control.refresh,
+        progress: !control.no_progress,
+    };
+    let (dry, no_wait) = (control.dry_run, control.no_wait);
     let mut scope = endpoint::scope(config);
     let mut opts = RunOptions::new(config, &scope, flags.clone());
     // The inputs, the prompts and the model file first: nothing is fetched, probed or called

@@ -123,10 +123,9 @@ impl Question {
         Ok(())
     }
 
-    /// Whether `text` uses one of `terms` (lower case, inside words).
+    /// Whether `text` uses one of `terms` ([`crate::prompt::uses_any`]).
     fn uses(terms: &[String], text: &str) -> bool {
-        let lower = text.to_lowercase();
-        terms.iter().any(|t| lower.contains(t.as_str()))
+        crate::prompt::uses_any(terms, text)
     }
 
     /// The terms the sentences to quote are chosen by: the given ones, else

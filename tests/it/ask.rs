@@ -217,14 +217,10 @@ fn project(dir: &Path) -> (PathBuf, PathBuf) {
     (config, input)
 }
 
-#[test]
-fn questions_in_tolk_toml_are_asked_with_every_run_that_takes_the_stance() {
-    let fake = FakeThread::start(FakeConfig::default());
-    let dir = tempfile::tempdir().unwrap();
-    let (config, input) = project(dir.path());
-    let out = dir.path().join("out");
-    let o = tolk(
-        dir.path(),
+/// `tolk run INPUT --tasks stance` in `dir` (whose tolk.toml asks its questions too).
+fn run_stance(dir: &Path, input: &Path, out: &Path, fake: &FakeThread) -> Output {
+    tolk(
+        dir,
         &[
             "run",
             input.to_str().unwrap(),
@@ -239,7 +235,16 @@ fn questions_in_tolk_toml_are_asked_with_every_run_that_takes_the_stance() {
             out.to_str().unwrap(),
         ],
         &[],
-    );
+    )
+}
+
+#[test]
+fn questions_in_tolk_toml_are_asked_with_every_run_that_takes_the_stance() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (config, input) = project(dir.path());
+    let out = dir.path().join("out");
+    let o = run_stance(dir.path(), &input, &out, &fake);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let run = run_dir(&o);
     let manifest = read(run.join("manifest.json"));
@@ -299,23 +304,7 @@ fn export_csv_gives_every_judgement_a_row_that_python_and_libreoffice_read_intac
     let dir = tempfile::tempdir().unwrap();
     let (_, input) = project(dir.path());
     let out = dir.path().join("out");
-    let o = tolk(
-        dir.path(),
-        &[
-            "run",
-            input.to_str().unwrap(),
-            "--tasks",
-            "stance",
-            "--endpoint",
-            &fake.base_url,
-            "--model",
-            "fake-a",
-            "--no-progress",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = run_stance(dir.path(), &input, &out, &fake);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let dest = dir.path().join("csv");
     let o = tolk(
