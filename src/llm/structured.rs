@@ -64,7 +64,11 @@ fn clean_plain(content: &str) -> String {
         "Here is the translation:",
         "Here is the English translation:",
     ] {
-        if t.len() >= label.len() && t[..label.len()].eq_ignore_ascii_case(label) {
+        // `get`: a reply that starts with a multi-byte character ("«") has no char boundary
+        // where the label would end.
+        if t.get(..label.len())
+            .is_some_and(|l| l.eq_ignore_ascii_case(label))
+        {
             t = t[label.len()..].trim_start();
         }
     }
@@ -249,6 +253,15 @@ mod tests {
             system_fingerprint: None,
             latency: std::time::Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn a_reply_that_starts_with_a_multi_byte_character_is_cleaned_without_a_panic() {
+        // The fake's reply to a quoted line: the label check once sliced inside the '«'.
+        let reply = "[fake] «ervoor te zorgen»";
+        assert_eq!(plain_value(reply, false)["text"], reply);
+        assert_eq!(plain_value("«é»", false)["text"], "«é»");
+        assert_eq!(plain_value("English: «We»", false)["text"], "«We»");
     }
 
     #[test]

@@ -282,6 +282,7 @@ async fn schedule(
     letter: &Arc<LetterRun>,
 ) -> Result<Vec<Finished>, RunError> {
     let mut set = tokio::task::JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
     for p in docs {
         letter.progress.doc_started(&p.doc.id);
         let (doc, chunks, tasks, letter) = (
@@ -290,7 +291,9 @@ async fn schedule(
             opts.tasks.clone(),
             letter.clone(),
         );
-        set.spawn(async move { letter.run(&tasks, &doc, chunks).await });
+        let doc_id = doc.id.clone();
+        let handle = set.spawn(async move { letter.run(&tasks, &doc, chunks).await });
+        ids.insert(handle.id(), doc_id);
     }
     let mut finished = Vec::new();
     // Listened for once, for the whole run: a signal between two letters is not missed.
@@ -298,9 +301,12 @@ async fn schedule(
     tokio::pin!(stop);
     loop {
         tokio::select! {
-            next = set.join_next() => {
+            next = set.join_next_with_id() => {
                 let Some(joined) = next else { break };
-                let Ok(done) = joined else { continue };
+                let done = match joined {
+                    Ok((_, done)) => done,
+                    Err(e) => panicked(&ids, &opts.tasks, e),
+                };
                 if let Some(f) = done.first() {
                     letter.progress.doc_done(&f.doc_id);
                 }
@@ -314,6 +320,38 @@ async fn schedule(
         }
     }
     Ok(finished)
+}
+
+/// A letter whose run panicked: each of its tasks failed with the panic's message, so that the
+/// manifest, the exit code and the summary say so instead of leaving the letter out.
+fn panicked(
+    ids: &std::collections::HashMap<tokio::task::Id, String>,
+    tasks: &[Task],
+    e: tokio::task::JoinError,
+) -> Vec<Finished> {
+    let Some(doc_id) = ids.get(&e.id()) else {
+        return Vec::new();
+    };
+    let message = match e.try_into_panic() {
+        Ok(p) => p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into()),
+        Err(e) => e.to_string(),
+    };
+    eprintln!("error: {doc_id}: internal error, a bug in tolk: {message}");
+    tasks
+        .iter()
+        .map(|&task| Finished {
+            doc_id: doc_id.clone(),
+            task,
+            result: TaskResult::failed(crate::tasks::TaskError::Internal(message.clone())),
+            secs: 0.0,
+            calls: 0,
+            notes: Vec::new(),
+        })
+        .collect()
 }
 
 /// What every letter of a run shares: the run's context, the executor, the progress display,
@@ -477,5 +515,36 @@ impl LetterRun {
         }
         done.sort_by_key(|f| f.task);
         done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_letter_whose_run_panics_fails_each_of_its_tasks_with_the_message() {
+        let mut set = tokio::task::JoinSet::new();
+        let handle = set.spawn(async {
+            if true {
+                panic!("end byte index 8 is not a char boundary");
+            }
+            Vec::<Finished>::new()
+        });
+        let ids = std::collections::HashMap::from([(handle.id(), "brief".to_string())]);
+        let Some(Err(e)) = set.join_next_with_id().await else {
+            panic!("the task should have panicked")
+        };
+        let done = panicked(&ids, &[Task::Translate, Task::Summary], e);
+        assert_eq!(done.len(), 2);
+        assert!(
+            done.iter()
+                .all(|f| f.doc_id == "brief" && f.result.output.is_none())
+        );
+        let said = done[0].result.error.as_ref().unwrap().to_string();
+        assert!(
+            said.contains("a bug in tolk") && said.contains("char boundary"),
+            "{said}"
+        );
     }
 }

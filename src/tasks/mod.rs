@@ -201,13 +201,17 @@ pub enum TaskError {
     /// The output it reads is not there (that task failed before any of it was done).
     #[error("{} needs the {} output, and there is none", .task.name(), .needs.name())]
     Needs { task: Task, needs: Task },
+    /// tolk itself failed on this letter (a panic): a bug, said as one, so that the letter is
+    /// not silently left out of the run.
+    #[error("internal error, a bug in tolk (please report it): {0}")]
+    Internal(String),
 }
 
 impl TaskError {
     pub fn failures(&self) -> &[CallFailure] {
         match self {
             TaskError::Calls(f) => f,
-            TaskError::Prompt(_) | TaskError::Needs { .. } => &[],
+            TaskError::Prompt(_) | TaskError::Needs { .. } | TaskError::Internal(_) => &[],
         }
     }
 
