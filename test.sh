@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The tests: set up (build tools; Chromium and chromedriver for the report's browser test),
+# The tests: set up (build tools; Chromium and chromedriver for the report's browser test;
+# translate-toolkit in a venv for the XLIFF and TMX round trips),
 # fetch the embedded model once, build llama-cpp-python's server into a venv once (the test
 # against a real OpenAI-compatible server; built beside tolk's own build, which leaves a core
 # idle while it links), then clippy with warnings as errors, then `cargo test` (unit, property,
@@ -30,4 +31,7 @@ fi
 TOLK_LLAMA_PYTHON="$(cat "$venv_py")"
 export TOLK_LLAMA_PYTHON
 rm -f "$venv_log" "$venv_py"
+# translate-toolkit reads tolk's XLIFF and TMX and writes edited ones back (tests/it/exchange.rs).
+TOLK_TRANSLATE_TOOLKIT_PYTHON="$(bash scripts/translate-toolkit-venv.sh)"
+export TOLK_TRANSLATE_TOOLKIT_PYTHON
 exec cargo test --locked "$@"

@@ -194,7 +194,7 @@ pub async fn export(
             pipeline::RunError::Nothing("no .txt or .pdf files in the inputs".into()).into(),
         );
     }
-    let ctx = opts.task_context(opts.load_prompts()?);
+    let ctx = opts.task_context(opts.load_prompts()?)?;
     let inputs = prepare::prepare(&files, &opts.chunk);
     let cache = Cache::new(opts.out.join("cache"));
     let mut report = ExportReport {

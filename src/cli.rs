@@ -65,9 +65,14 @@ pub enum Command {
     /// The built-in prompts, glossary and stance topics.
     #[command(subcommand)]
     Prompts(PromptsCommand),
-    /// A run's outputs for other tools: the analysis as a spreadsheet (CSV) or JSON Lines.
+    /// A run's outputs for other tools: the analysis as a spreadsheet (CSV) or JSON Lines, the
+    /// English as XLIFF for a CAT tool, the translation memory as TMX.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// A translator's work back in: edited XLIFF, or a TMX memory, into the output folder's
+    /// translation memory, which every later run uses instead of asking a model.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +81,80 @@ pub enum ExportCommand {
     /// every topic, every question), quotes.csv and findings.csv; UTF-8 with a byte-order mark,
     /// cells that would start a formula made text.
     Csv(ExportCsvArgs),
+    /// The English for post-editing: one XLIFF 1.2 file per letter, a unit per segment with its
+    /// lines, page and findings; a person's English goes out as state="final".
+    Xliff(ExportXliffArgs),
+    /// The output folder's translation memory as TMX 1.4b (a person's English, and a memory's).
+    Tmx(ExportTmxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportXliffArgs {
+    /// A run id, label or model name (default: the latest run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Where to write the files (default: a folder in the run's own: OUT/runs/<run_id>/report/
+    /// for the report, OUT/runs/<run_id>/export/ for an export).
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
+    /// Only this document (its id, the file name without extension).
+    #[arg(long, value_name = "ID")]
+    pub doc: Option<String>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTmxArgs {
+    /// The TMX file to write (default: OUT/memory/memory.tmx).
+    #[arg(long, value_name = "FILE.tmx")]
+    pub tmx: Option<PathBuf>,
+    /// Also the English a model wrote in this run (a run id, label or model name), marked
+    /// x-tolk-origin "model", which `tolk import tmx` does not read back as a person's.
+    #[arg(long, value_name = "RUN")]
+    pub with_run: Option<String>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// XLIFF files a translator edited: every unit whose English they changed or marked final
+    /// (signed-off, approved) becomes a human translation that every later run keeps.
+    Xliff(ImportXliffArgs),
+    /// TMX translation memories: their Dutch-English pairs translate the same Dutch without a
+    /// call (origin "memory"); a person's translation from XLIFF is never replaced by one.
+    Tmx(ImportTmxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportXliffArgs {
+    /// The XLIFF files (as `tolk export xliff` wrote them, edited).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The translator's name, kept with each of their translations (default: the file's
+    /// <phase contact-name>, when it has one).
+    #[arg(long, value_name = "NAME")]
+    pub editor: Option<String>,
+    /// Show what would be done and change nothing: for a run, the plan (documents, chunks,
+    /// calls, estimated tokens and cost); for an import, what each file would add.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportTmxArgs {
+    /// The TMX files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Show what would be done and change nothing: for a run, the plan (documents, chunks,
+    /// calls, estimated tokens and cost); for an import, what each file would add.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -283,7 +362,8 @@ pub struct RunControlArgs {
     /// No progress bars or progress lines.
     #[arg(long)]
     pub no_progress: bool,
-    /// Show the plan (documents, chunks, calls, estimated tokens and cost) and call nothing.
+    /// Show what would be done and change nothing: for a run, the plan (documents, chunks,
+    /// calls, estimated tokens and cost); for an import, what each file would add.
     #[arg(long)]
     pub dry_run: bool,
     /// When another run is writing to the output folder, stop with an error instead of waiting
@@ -527,6 +607,10 @@ impl Cli {
                 }
             }
             Command::Export(ExportCommand::Csv(a)) => a.out.overrides(&mut o),
+            Command::Export(ExportCommand::Xliff(a)) => a.out.overrides(&mut o),
+            Command::Export(ExportCommand::Tmx(a)) => a.out.overrides(&mut o),
+            Command::Import(ImportCommand::Xliff(a)) => a.out.overrides(&mut o),
+            Command::Import(ImportCommand::Tmx(a)) => a.out.overrides(&mut o),
             Command::Ask(a) => {
                 a.endpoint.overrides(&mut o);
                 a.out.overrides(&mut o);

@@ -53,6 +53,10 @@ pub struct SegmentChange {
     pub a: Option<String>,
     pub b: Option<String>,
     pub words: Vec<WordOp>,
+    /// Who wrote B's English when no model did (`human`, `memory`): a translator's edit, not a
+    /// difference between models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<crate::store::memory::Origin>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -81,6 +85,10 @@ pub struct DocDiff {
     pub segments: Vec<SegmentChange>,
     /// Translation segments in either run.
     pub segments_total: usize,
+    /// Segments whose English is a person's (or a memory's) in both runs, the same: kept, not a
+    /// change between models.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kept: usize,
     /// Present in only one of the runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
@@ -291,16 +299,22 @@ fn diff_questions(d: &mut DocDiff, a: &QuestionsOut, b: &QuestionsOut) {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 fn diff_translation(d: &mut DocDiff, a: &TranslationOut, b: &TranslationOut) {
-    let mut by_lines: BTreeMap<[u32; 2], (Option<String>, Option<String>)> = BTreeMap::new();
+    use crate::store::memory::Origin;
+    type Side = (Option<String>, Option<Origin>);
+    let mut by_lines: BTreeMap<[u32; 2], (Side, Side)> = BTreeMap::new();
     for s in &a.segments {
-        by_lines.entry(s.lines).or_default().0 = s.en.clone();
+        by_lines.entry(s.lines).or_default().0 = (s.en.clone(), s.kept.as_ref().map(|k| k.origin));
     }
     for s in &b.segments {
-        by_lines.entry(s.lines).or_default().1 = s.en.clone();
+        by_lines.entry(s.lines).or_default().1 = (s.en.clone(), s.kept.as_ref().map(|k| k.origin));
     }
     d.segments_total = by_lines.len();
-    for (lines, (ea, eb)) in by_lines {
+    for (lines, ((ea, oa), (eb, ob))) in by_lines {
         if ea != eb {
             let words = word_diff(ea.as_deref().unwrap_or(""), eb.as_deref().unwrap_or(""));
             d.segments.push(SegmentChange {
@@ -308,7 +322,10 @@ fn diff_translation(d: &mut DocDiff, a: &TranslationOut, b: &TranslationOut) {
                 a: ea,
                 b: eb,
                 words,
+                by: ob,
             });
+        } else if oa.is_some() && ob.is_some() {
+            d.kept += 1;
         }
     }
 }

@@ -6,8 +6,8 @@
 //! Data flows one way, top to bottom; a module uses only those below it (modules on one line
 //! use neither each other nor anything above them).
 //!
-//! - [`commands`]: one file per command (run, status, batch, inspect = runs/show/diff/report,
-//!   endpoint = ping/models/model, chunk, prompts, eval, check): arguments -> a stage ->
+//! - [`commands`]: one file per command (run, ask, status, batch, inspect = runs/show/diff/report,
+//!   endpoint = ping/models/model, chunk, prompts, eval, check, export, import): arguments -> a stage ->
 //!   terminal output; [`reference`]: the generated `docs/reference/` (the CLI, every
 //!   configuration key, the output files' JSON Schemas), from [`cli`], [`config`] and the types
 //!   of the outputs
@@ -17,7 +17,9 @@
 //!   ([`tasks::Task::reads`]), each call through the cache, retried with smaller pieces when
 //!   that helps, every output made final and checked, the run folder and its manifest written;
 //!   its plan without calling (dry run, status)
-//! - [`report`]: Markdown beside every output, the terminal views, `tolk diff` as text, HTML
+//! - [`report`]: Markdown beside every output, the terminal views, `tolk diff` as text, HTML;
+//!   [`exchange`]: a run's English out as XLIFF and TMX for translators' tools, their work back
+//!   into the output folder's translation memory ([`store::memory`])
 //! - [`compare`]: what changed between two runs, computed; [`eval`]: scores against reference
 //!   translations and gold labels; [`endpoint`]: the cache scope of the configured endpoint
 //!   (one place for run, dry run, status and batch) and the connection, made on the first call
@@ -57,6 +59,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod eval;
+pub mod exchange;
 pub mod ground;
 pub mod ingest;
 pub mod lang;

@@ -9,13 +9,16 @@ mod chunk;
 mod endpoint;
 mod eval;
 mod export;
+mod import;
 mod inspect;
 mod prompts;
 mod run;
 mod status;
 mod table;
 
-use crate::cli::{BatchCommand, Cli, Command, ExportCommand, ModelCommand, PromptsCommand};
+use crate::cli::{
+    BatchCommand, Cli, Command, ExportCommand, ImportCommand, ModelCommand, PromptsCommand,
+};
 use crate::config::{self, Config};
 use clap::Parser;
 use std::process::ExitCode;
@@ -88,6 +91,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(a) => status::status(a, &config),
         Command::Check(a) => check::check(a, &config),
         Command::Export(ExportCommand::Csv(a)) => export::csv(a, &config),
+        Command::Export(ExportCommand::Xliff(a)) => export::xliff(a, &config),
+        Command::Export(ExportCommand::Tmx(a)) => export::tmx(a, &config),
+        Command::Import(ImportCommand::Xliff(a)) => import::xliff(a, &config),
+        Command::Import(ImportCommand::Tmx(a)) => import::tmx(a, &config),
         Command::Eval(a) => eval::eval(a, &config),
         Command::Batch(BatchCommand::Export(a)) => batch::export(a, &config),
         Command::Batch(BatchCommand::Import(a)) => batch::import(a, &config),

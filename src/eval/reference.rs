@@ -110,6 +110,7 @@ impl Reference {
                     draft: None,
                     refined_by: Vec::new(),
                     checks: Vec::new(),
+                    kept: None,
                 })
                 .collect(),
             terminology: Vec::new(),

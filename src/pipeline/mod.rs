@@ -155,7 +155,7 @@ pub async fn run(opts: &RunOptions, ep: Arc<Endpoint>) -> Result<RunReport, RunE
     }
     let prompts = opts.load_prompts()?;
     let mut opts = opts.clone();
-    let mut ctx = opts.task_context(prompts.clone());
+    let mut ctx = opts.task_context(prompts.clone())?;
     let inputs = prepare::prepare(&files, &opts.chunk);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,

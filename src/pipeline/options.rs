@@ -145,8 +145,13 @@ impl RunOptions {
     }
 
     /// What every task needs besides the document, with the prompts loaded.
-    pub fn task_context(&self, prompts: PromptSet) -> TaskContext {
-        TaskContext {
+    /// What every task needs besides the document, with the prompts loaded and the output
+    /// folder's translation memory read.
+    pub fn task_context(
+        &self,
+        prompts: PromptSet,
+    ) -> Result<TaskContext, crate::store::StoreError> {
+        Ok(TaskContext {
             prompts,
             encoding: self.chunk.encoding,
             temperature: self.temperature,
@@ -168,7 +173,8 @@ impl RunOptions {
             } else {
                 Default::default()
             },
-        }
+            memory: std::sync::Arc::new(crate::store::memory::Memory::load(&self.out)?),
+        })
     }
 
     /// The prompts of this run.

@@ -226,7 +226,7 @@ fn common_prefix(a: &str, b: &str) -> usize {
 /// cache already has), estimated tokens. Nothing is called.
 pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunError> {
     let files = prepare::files(&opts.inputs)?;
-    let ctx = opts.task_context(opts.load_prompts()?);
+    let ctx = opts.task_context(opts.load_prompts()?)?;
     let inputs = prepare::prepare(&files, &opts.chunk);
     let cache = Cache::new(opts.out.join("cache"));
     let mut rows = Vec::new();

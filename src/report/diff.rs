@@ -113,15 +113,33 @@ pub fn render_text(d: &RunDiff, color: bool) -> String {
             for seg in &doc.segments {
                 let _ = writeln!(
                     s,
-                    "  {}: {}",
+                    "  {}{}: {}",
                     lines(seg.lines),
+                    by(seg),
                     words_text(&seg.words, color)
                 );
             }
         }
+        if doc.kept > 0 {
+            let _ = writeln!(s, "-- {}", kept(doc.kept));
+        }
         let _ = writeln!(s);
     }
     s
+}
+
+/// " (a person's edit)" after a changed segment whose new English no model wrote.
+fn by(seg: &crate::compare::SegmentChange) -> &'static str {
+    match seg.by {
+        Some(crate::store::memory::Origin::Human) => " (a person's edit)",
+        Some(crate::store::memory::Origin::Memory) => " (from a translation memory)",
+        None => "",
+    }
+}
+
+/// What a letter's kept segments are.
+fn kept(n: usize) -> String {
+    format!("{n} segments a person's in both runs, kept (not a difference between models)")
 }
 
 /// "checks: A 12 major, 30 minor; B 3 major, 10 minor (numbers 4 -> 1, ...)".
@@ -250,8 +268,17 @@ pub fn render_md(d: &RunDiff) -> String {
         if !doc.segments.is_empty() {
             let _ = writeln!(s, "\n### Translation\n");
             for seg in &doc.segments {
-                let _ = writeln!(s, "- **{}** {}", lines(seg.lines), words_md(&seg.words));
+                let _ = writeln!(
+                    s,
+                    "- **{}**{} {}",
+                    lines(seg.lines),
+                    by(seg),
+                    words_md(&seg.words)
+                );
             }
+        }
+        if doc.kept > 0 {
+            let _ = writeln!(s, "\n{}.", kept(doc.kept));
         }
         let _ = writeln!(s);
     }

@@ -218,7 +218,17 @@ pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
             crate::ingest::Kind::Body => String::new(),
             k => format!(" *{}*", k.as_str().replace('_', " ")),
         };
-        let _ = writeln!(out, "**{}** `{}`{tag}  ", place(s.lines, &s.pages), s.id);
+        let by = s
+            .kept
+            .as_ref()
+            .map(|k| format!(" *({})*", k.label()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "**{}** `{}`{tag}{by}  ",
+            place(s.lines, &s.pages),
+            s.id
+        );
         let _ = writeln!(out, "{}\n", en.replace('\n', "  \n"));
         if !s.checks.is_empty() {
             for f in &s.checks {

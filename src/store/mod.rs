@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod lock;
+pub mod memory;
 pub mod run;
 
 use std::io::Write;

@@ -502,6 +502,9 @@ pub struct TaskContext {
     /// its sha256) the run and the `translation.json` of an earlier translation in the output
     /// folder, whose English the answers' quotes take instead of the model's bounded gloss.
     pub earlier_translations: std::collections::BTreeMap<String, (String, std::path::PathBuf)>,
+    /// The output folder's translation memory ([`crate::store::memory`]): a segment whose Dutch
+    /// is in it is translated by it, without a call.
+    pub memory: std::sync::Arc<crate::store::memory::Memory>,
 }
 
 impl TaskContext {

@@ -188,7 +188,7 @@ fn flagged<'t>(translation: &'t TranslationOut, review: &ReviewOut) -> Vec<&'t S
     translation
         .segments
         .iter()
-        .filter(|s| s.en.is_some() && review.to_correct(&s.id).next().is_some())
+        .filter(|s| s.en.is_some() && s.kept.is_none() && review.to_correct(&s.id).next().is_some())
         .collect()
 }
 
@@ -214,6 +214,7 @@ mod tests {
             draft: None,
             refined_by: Vec::new(),
             checks: Vec::new(),
+            kept: None,
         }
     }
 

@@ -28,6 +28,7 @@ fn ctx_asking(constrain: bool, per_question: bool) -> TaskContext {
         per_question,
         gloss_from_translation: false,
         questions: Vec::new(),
+        memory: Default::default(),
         earlier_translations: Default::default(),
     }
 }

@@ -6,6 +6,7 @@ mod checks;
 mod cli_chunk;
 mod client;
 mod eval;
+mod exchange;
 mod facts;
 mod layout;
 mod letters;

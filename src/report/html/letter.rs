@@ -148,6 +148,9 @@ struct Row {
     /// The English before refine changed it, its error spans marked.
     draft_parts: Option<Vec<Part>>,
     refined_by: Vec<String>,
+    /// "translator A. Vertaler, 2026-12-07" or "translation memory": whose English it is, when
+    /// no model's.
+    kept: Option<String>,
     /// The review's errors about this segment, verified or not.
     review: Vec<ErrorView>,
     /// The output checks' findings about this segment's English.
@@ -391,6 +394,7 @@ fn rows(
                 en_parts,
                 draft_parts,
                 refined_by: s.refined_by.clone(),
+                kept: s.kept.as_ref().map(crate::store::memory::Kept::label),
                 review: errors.iter().map(|e| error_view(e)).collect(),
                 checks: s.checks.iter().map(flag_view).collect(),
                 flagged: worst(&s.checks),

@@ -235,6 +235,7 @@ mod tests {
             draft: None,
             refined_by: Vec::new(),
             checks: Vec::new(),
+            kept: None,
         };
         let t = TranslationOut {
             doc_id: "d".into(),

@@ -21,6 +21,7 @@ use crate::chunk::Chunk;
 use crate::ingest::{Document, Kind};
 use crate::llm::BoxFuture;
 use crate::prompt::PromptError;
+pub use crate::store::memory::Kept;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -55,6 +56,10 @@ pub struct SegmentOut {
     /// What the output checks found in this segment's English.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<super::finding::Finding>,
+    /// `origin` (`human` or `memory`), `editor` and `date` when the English came from the
+    /// translation memory, not from a model; absent for a model's English.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
 }
 
 /// translation.json
@@ -171,6 +176,21 @@ pub fn has_words(text: &str) -> bool {
     text.chars().any(char::is_alphabetic)
 }
 
+/// Whether segment `s` is asked of the model: it has words and the translation memory has no
+/// English for it.
+pub fn asked(s: &Segment, ctx: &TaskContext) -> bool {
+    has_words(&s.text) && ctx.memory.get(&s.text).is_none()
+}
+
+/// The English of a segment the model is not asked for: the translation memory's, with where it
+/// came from, or the segment's own text when it has no words.
+fn not_asked(s: &Segment, ctx: &TaskContext) -> (Option<String>, Option<Kept>) {
+    match ctx.memory.get(&s.text) {
+        Some(e) if has_words(&s.text) => (Some(e.en.clone()), Some(e.kept.clone())),
+        _ => (Some(s.text.clone()), None),
+    }
+}
+
 /// The translation task.
 pub struct Translate;
 
@@ -189,10 +209,12 @@ impl TaskKind for Translate {
         if ctx.segment_mode {
             (0..chunks.len())
                 .flat_map(|i| segments(doc, chunks, i))
-                .filter(|s| has_words(&s.text))
+                .filter(|s| asked(s, ctx))
                 .count()
         } else {
-            chunks.iter().filter(|c| has_words(&c.text)).count()
+            (0..chunks.len())
+                .filter(|&i| segments(doc, chunks, i).iter().any(|s| asked(s, ctx)))
+                .count()
         }
     }
 
@@ -217,7 +239,9 @@ impl TaskKind for Translate {
 pub type ChunkCall = (Vec<Segment>, Option<CallSpec>);
 
 /// The calls, one per chunk with words, with the segments each covers; a chunk of segments
-/// without words (see [`has_words`]) has no call.
+/// without words (see [`has_words`]) or with all its English in the translation memory has no
+/// call. The memory's English of a chunk's other segments goes into its prompt as a person's
+/// translation of the same text, to keep to.
 pub fn calls(
     doc: &Document,
     chunks: &[Chunk],
@@ -230,10 +254,12 @@ pub fn calls(
     let mut out = Vec::with_capacity(chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let segs = segments(doc, chunks, i);
-        let sent: Vec<Segment> = segs
+        let sent: Vec<Segment> = segs.iter().filter(|s| asked(s, ctx)).cloned().collect();
+        let people: Vec<Value> = segs
             .iter()
             .filter(|s| has_words(&s.text))
-            .cloned()
+            .filter_map(|s| ctx.memory.get(&s.text))
+            .map(|e| json!({"nl": super::inside_block(&e.nl), "en": super::inside_block(&e.en)}))
             .collect();
         if sent.is_empty() {
             out.push((segs, None));
@@ -253,6 +279,7 @@ pub fn calls(
             "before": super::inside_block(&before),
             "after": super::inside_block(&after),
             "segments": segments_json(&sent),
+            "people": people,
         });
         let messages = ctx.prompts.render("translate", &vars)?;
         let spec = ctx.spec(
@@ -300,14 +327,15 @@ pub async fn run(
         // A chunk without a call has no answer to read.
         let value = spec.and_then(|_| values.next().flatten());
         for s in segs {
-            let en = if has_words(&s.text) {
-                value
+            let (en, kept) = if asked(&s, ctx) {
+                let en = value
                     .as_ref()
                     .and_then(|v| v.get(&s.id))
                     .and_then(Value::as_str)
-                    .map(|t| t.trim().to_string())
+                    .map(|t| t.trim().to_string());
+                (en, None)
             } else {
-                Some(s.text.clone())
+                not_asked(&s, ctx)
             };
             let interrupted = s.spans.len() != 1 || s.spans.first() != Some(&s.lines);
             out.segments.push(SegmentOut {
@@ -321,6 +349,7 @@ pub async fn run(
                 draft: None,
                 refined_by: Vec::new(),
                 checks: Vec::new(),
+                kept,
             });
         }
     }
@@ -435,6 +464,7 @@ mod tests {
             draft: None,
             refined_by: Vec::new(),
             checks: Vec::new(),
+            kept: None,
         };
         let out = TranslationOut {
             doc_id: "d".into(),
@@ -473,6 +503,7 @@ mod tests {
                 draft: None,
                 refined_by: Vec::new(),
                 checks: Vec::new(),
+                kept: None,
             }],
             terminology: Vec::new(),
         };

@@ -3,7 +3,9 @@
 //! cannot be used is asked again without glossary terms and context; one still refused is kept
 //! as the model gave it, with a warning; one that still reads as Dutch is asked once more.
 
-use super::{SegmentOut, TranslationOut, bound, context_words, empty, floor, has_words};
+use super::{
+    SegmentOut, TranslationOut, asked, bound, context_words, empty, floor, has_words, not_asked,
+};
 use crate::chunk::Chunk;
 use crate::ingest::Document;
 use crate::llm::LlmError;
@@ -75,12 +77,17 @@ pub fn segment_calls(
     let all: Vec<Segment> = (0..chunks.len())
         .flat_map(|i| segments(doc, chunks, i))
         .collect();
-    let count = all.iter().filter(|s| has_words(&s.text)).count();
+    let count = all.iter().filter(|s| asked(s, ctx)).count();
     let mut out = Vec::with_capacity(all.len());
     let mut n = 0;
     let mut previous: Option<&str> = None;
     for s in &all {
-        if !has_words(&s.text) {
+        if !asked(s, ctx) {
+            // The text before the next segment is still this one's Dutch, so a person's English
+            // leaves its neighbours' calls (and their cache) as they were.
+            if has_words(&s.text) {
+                previous = Some(&s.text);
+            }
             out.push(SegmentCall {
                 segment: s.clone(),
                 call: None,
@@ -271,7 +278,7 @@ pub async fn run_segments(
     keep_refused(&mut asked, &mut answers, &mut notes);
     ask_again_if_dutch(caller, &mut asked, &mut answers, &mut notes).await;
     let values: Vec<Option<Value>> = asked.into_iter().map(|a| a.value).collect();
-    out.segments = assemble(plan, values, &mut notes);
+    out.segments = assemble(plan, values, &mut notes, ctx);
     out.model = answers.model.take().unwrap_or_default();
     notes.warnings.extend(empty(&out));
     TaskResult {
@@ -395,6 +402,7 @@ fn assemble(
     plan: Vec<SegmentCall>,
     values: Vec<Option<Value>>,
     notes: &mut Notes,
+    ctx: &TaskContext,
 ) -> Vec<SegmentOut> {
     let mut values = values.into_iter();
     let mut segments = Vec::with_capacity(plan.len());
@@ -402,17 +410,17 @@ fn assemble(
         segment: s, call, ..
     } in plan
     {
-        let en = if call.is_some() {
+        let (en, kept) = if call.is_some() {
             match values.next().flatten() {
                 Some(v) => {
                     let (en, warning) = segment_english(&s, &v);
                     notes.warnings.extend(warning);
-                    en
+                    (en, None)
                 }
-                None => None,
+                None => (None, None),
             }
         } else {
-            Some(s.text.clone())
+            not_asked(&s, ctx)
         };
         let interrupted = s.spans.len() != 1 || s.spans.first() != Some(&s.lines);
         segments.push(SegmentOut {
@@ -426,6 +434,7 @@ fn assemble(
             draft: None,
             refined_by: Vec::new(),
             checks: Vec::new(),
+            kept,
         });
     }
     segments
