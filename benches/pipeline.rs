@@ -52,6 +52,7 @@ fn main() {
         inputs: vec![root.join("input")],
         out: out.clone(),
         prompts: Some(root.join("prompts")),
+        glossaries: Vec::new(),
         // Every task but the user's questions (none asked): the figures compare with earlier ones.
         tasks: Task::ALL
             .into_iter()

@@ -73,6 +73,34 @@ pub enum Command {
     /// translation memory, which every later run uses instead of asking a model.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Glossary work: terms the letters recur on, with the English a run gave them.
+    #[command(subcommand)]
+    Glossary(GlossaryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GlossaryCommand {
+    /// Terms worth fixing (acronyms, names, compounds that recur and are not in the glossary),
+    /// each with the English the run used most and where it wavered; --csv writes them as a
+    /// glossary file to check and add to run.glossaries.
+    Suggest(GlossarySuggestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GlossarySuggestArgs {
+    /// A run id, label or model name (default: the latest run).
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Only terms in at least this many segments.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub min: usize,
+    /// Write the suggestions as a glossary CSV (nl,en,note) to review and add to run.glossaries.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -611,6 +639,7 @@ impl Cli {
             Command::Export(ExportCommand::Tmx(a)) => a.out.overrides(&mut o),
             Command::Import(ImportCommand::Xliff(a)) => a.out.overrides(&mut o),
             Command::Import(ImportCommand::Tmx(a)) => a.out.overrides(&mut o),
+            Command::Glossary(GlossaryCommand::Suggest(a)) => a.out.overrides(&mut o),
             Command::Ask(a) => {
                 a.endpoint.overrides(&mut o);
                 a.out.overrides(&mut o);

@@ -39,7 +39,8 @@
 //! - [`ingest`]: a file -> decoded, normalised paragraphs with a line map back to the file;
 //!   [`lang`]: words, links, and which language a text reads as; [`model_store`]: the models
 //!   tolk can fetch for its embedded engine, fetched with pip; [`progress`]: the progress
-//!   display; [`error`]: one way to print an error with its causes
+//!   display; [`error`]: one way to print an error with its causes; [`xml`]: an element tree
+//!   over quick-xml for the exchange files (XLIFF, TMX, TBX), errors at their line and column
 //!
 //! A letter's way through: `ingest` reads `input/x.txt` into a `Document` (paragraphs, each byte
 //! mapped to its line), `chunk` cuts it into chunks that fit the budget, `pipeline` runs every
@@ -72,3 +73,4 @@ pub mod reference;
 pub mod report;
 pub mod store;
 pub mod tasks;
+pub mod xml;

@@ -7,13 +7,12 @@ use super::table::{Align, Table};
 use crate::checks::{self, Severity};
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::prompt::PromptSet;
 use crate::store::run as runs;
 
 pub fn check(args: &CheckArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
     let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
-    let prompts = PromptSet::load(config.run.prompts_dir().as_deref())?;
+    let prompts = config.run.prompt_set()?;
     let mut docs = checks::recheck(&runs::run_dir(out, &manifest.run_id), &manifest, &prompts);
     if let Some(wanted) = &args.doc {
         docs.retain(|d| &d.doc_id == wanted);

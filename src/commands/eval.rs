@@ -8,7 +8,6 @@ use super::table::{Align, Table};
 use crate::cli::EvalArgs;
 use crate::config::Config;
 use crate::eval::{self, RunEval, Yardstick};
-use crate::prompt::PromptSet;
 use crate::store::run as runs;
 
 /// What `[eval]` (or the flags) names, loaded; an error names the file that is wrong.
@@ -45,7 +44,7 @@ pub fn yardstick(config: &Config) -> anyhow::Result<Yardstick> {
 pub fn evaluate(config: &Config, what: &str, against: &Yardstick) -> anyhow::Result<RunEval> {
     let out = &config.run.out;
     let m = runs::resolve_run(out, what)?;
-    let prompts = PromptSet::load(config.run.prompts_dir().as_deref())?;
+    let prompts = config.run.prompt_set()?;
     Ok(eval::evaluate(
         &runs::run_dir(out, &m.run_id),
         &m,

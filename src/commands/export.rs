@@ -6,7 +6,6 @@ use crate::checks;
 use crate::cli::{ExportCsvArgs, ExportTmxArgs, ExportXliffArgs};
 use crate::config::Config;
 use crate::exchange;
-use crate::prompt::PromptSet;
 use crate::report::export;
 use crate::store::memory::{self, Memory};
 use crate::store::run as runs;
@@ -15,7 +14,7 @@ use crate::tasks::translate::has_words;
 pub fn csv(args: &ExportCsvArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
     let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
-    let prompts = PromptSet::load(config.run.prompts_dir().as_deref())?;
+    let prompts = config.run.prompt_set()?;
     let checked = checks::recheck(&runs::run_dir(out, &manifest.run_id), &manifest, &prompts);
     let tables = export::tables(out, &manifest, &checked);
     let dest = args
@@ -40,7 +39,7 @@ pub fn csv(args: &ExportCsvArgs, config: &Config) -> anyhow::Result<Outcome> {
 pub fn xliff(args: &ExportXliffArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
     let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
-    let prompts = PromptSet::load(config.run.prompts_dir().as_deref())?;
+    let prompts = config.run.prompt_set()?;
     let letters = exchange::run_letters(out, &manifest, args.doc.as_deref())?;
     let checked = checks::recheck(&runs::run_dir(out, &manifest.run_id), &manifest, &prompts);
     let dest = args.dest.clone().unwrap_or_else(|| {
@@ -49,10 +48,11 @@ pub fn xliff(args: &ExportXliffArgs, config: &Config) -> anyhow::Result<Outcome>
             .join("xliff")
     });
     let done = exchange::export_xliff(&manifest, &letters, &checked, &dest)?;
+    let n = done.files.len();
     eprintln!(
-        "run {}: {} letters, {} units ({} a person's, final; {} to review first)",
+        "run {}: {n} {}, {} units ({} a person's, final; {} to review first)",
         manifest.run_id,
-        done.files.len(),
+        if n == 1 { "letter" } else { "letters" },
         done.units,
         done.human,
         done.to_review
@@ -117,5 +117,82 @@ pub fn tmx(args: &ExportTmxArgs, config: &Config) -> anyhow::Result<Outcome> {
         pairs.len()
     );
     println!("{}", dest.display());
+    Ok(Outcome::Clean)
+}
+
+/// `tolk glossary suggest`: terms worth a fixed English, from a run's translations.
+pub fn glossary_suggest(
+    args: &crate::cli::GlossarySuggestArgs,
+    config: &Config,
+) -> anyhow::Result<Outcome> {
+    use super::table::{Align, Table};
+    let out = &config.run.out;
+    let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
+    let prompts = config.run.prompt_set()?;
+    let letters: Vec<(String, Vec<crate::tasks::translate::SegmentOut>)> =
+        exchange::run_letters(out, &manifest, None)?
+            .into_iter()
+            .map(|l| (l.translation.doc_id, l.translation.segments))
+            .collect();
+    let found = exchange::suggest::suggest(&letters, &prompts.glossary, args.min.max(1));
+    if args.json.json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        let mut t = Table::new(&[
+            ("Dutch", Align::Left),
+            ("kind", Align::Left),
+            ("segments", Align::Right),
+            ("letters", Align::Right),
+            ("English it shares most (check it)", Align::Left),
+            ("in", Align::Right),
+            ("wavered in", Align::Left),
+        ]);
+        for s in &found {
+            t.row(vec![
+                s.nl.clone(),
+                s.kind.into(),
+                s.segments.to_string(),
+                s.letters.to_string(),
+                s.en.clone().unwrap_or_default(),
+                s.used.to_string(),
+                s.wavered.join(", "),
+            ]);
+        }
+        print!("{}", t.render());
+    }
+    if let Some(path) = &args.csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["nl", "en", "note"])?;
+        for s in &found {
+            let note = format!(
+                "suggested from run {}: {} segments, English in {}{}",
+                manifest.run_id,
+                s.segments,
+                s.used,
+                if s.wavered.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not in {}", s.wavered.join(", "))
+                }
+            );
+            w.write_record([
+                s.nl.as_str(),
+                s.en.as_deref().unwrap_or_default(),
+                note.as_str(),
+            ])?;
+        }
+        crate::store::write_atomic(path, &w.into_inner()?)?;
+        eprintln!(
+            "{} terms written to {}: check each English, then list the file under run.glossaries",
+            found.len(),
+            path.display()
+        );
+    }
+    eprintln!(
+        "run {}: {} terms recur in at least {} segments and are not in the glossary",
+        manifest.run_id,
+        found.len(),
+        args.min
+    );
     Ok(Outcome::Clean)
 }

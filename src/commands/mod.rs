@@ -17,7 +17,8 @@ mod status;
 mod table;
 
 use crate::cli::{
-    BatchCommand, Cli, Command, ExportCommand, ImportCommand, ModelCommand, PromptsCommand,
+    BatchCommand, Cli, Command, ExportCommand, GlossaryCommand, ImportCommand, ModelCommand,
+    PromptsCommand,
 };
 use crate::config::{self, Config};
 use clap::Parser;
@@ -95,6 +96,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Export(ExportCommand::Tmx(a)) => export::tmx(a, &config),
         Command::Import(ImportCommand::Xliff(a)) => import::xliff(a, &config),
         Command::Import(ImportCommand::Tmx(a)) => import::tmx(a, &config),
+        Command::Glossary(GlossaryCommand::Suggest(a)) => export::glossary_suggest(a, &config),
         Command::Eval(a) => eval::eval(a, &config),
         Command::Batch(BatchCommand::Export(a)) => batch::export(a, &config),
         Command::Batch(BatchCommand::Import(a)) => batch::import(a, &config),

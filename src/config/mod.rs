@@ -328,6 +328,10 @@ pub struct RunSection {
     /// A folder whose prompt files override the built-in ones, file by file. Unset: `prompts/`
     /// in the working directory when there is one, else the built-in prompts alone.
     pub prompts: Option<PathBuf>,
+    /// Glossary files whose terms join the built-in glossary: TBX (TBX-Basic), or CSV / TSV
+    /// with the columns `nl,en` and an optional note. A file's term replaces a built-in one
+    /// with the same Dutch; the prompts use them and the checks hold every run to them.
+    pub glossaries: Vec<PathBuf>,
 }
 
 impl Default for RunSection {
@@ -337,11 +341,17 @@ impl Default for RunSection {
             out: "output".into(),
             tasks: vec![Task::Translate, Task::Summary, Task::Stance],
             prompts: None,
+            glossaries: Vec::new(),
         }
     }
 }
 
 impl RunSection {
+    /// The prompts, glossary and topics this configuration runs with.
+    pub fn prompt_set(&self) -> Result<crate::prompt::PromptSet, crate::prompt::PromptError> {
+        crate::prompt::PromptSet::load_with(self.prompts_dir().as_deref(), &self.glossaries)
+    }
+
     /// The folder of prompt overrides: `run.prompts` when set (it must then exist), else
     /// `./prompts` when it is a folder, else none.
     pub fn prompts_dir(&self) -> Option<PathBuf> {

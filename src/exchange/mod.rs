@@ -6,9 +6,9 @@
 //! the output folder now has it (the Dutch of each segment, the ids) before any of its units is
 //! kept; a file with one bad unit adds nothing, and the other files go on.
 
+pub mod suggest;
 pub mod tmx;
 pub mod xliff;
-pub mod xml;
 
 use crate::checks::DocChecks;
 use crate::store::memory::{Added, Entry, Kept, Memory, Origin, Replaced, key};
@@ -17,6 +17,7 @@ use crate::store::{StoreError, read_json, write_atomic};
 use crate::tasks::Task;
 use crate::tasks::review::ReviewOut;
 use crate::tasks::translate::{TranslationOut, has_words};
+use crate::xml;
 use std::path::{Path, PathBuf};
 
 /// Why a file was not exported or not imported. Each names the file.

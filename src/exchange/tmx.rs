@@ -2,8 +2,8 @@
 //! memory (and, on request, a run's machine English, marked as such), read from a translator's
 //! own memory.
 
-use super::xml::{self, escape};
 use crate::store::memory::Entry;
+use crate::xml::{self, escape};
 
 /// A translation unit's property that says who wrote its English: `human`, `memory` or
 /// `model`. A unit marked `model` is not read back as a person's English.

@@ -11,11 +11,11 @@
 //!
 //! Read back: the units of every `<file>`, with their source, target, state and approval.
 
-use super::xml::{self, Element, XmlError, escape};
 use crate::store::memory::Origin;
 use crate::tasks::finding::{Finding, Severity};
 use crate::tasks::review::{ReviewError, ReviewOut};
 use crate::tasks::translate::{SegmentOut, TranslationOut};
+use crate::xml::{self, Element, XmlError, escape};
 
 /// tolk's namespace for its attributes on `<file>`.
 pub const NS: &str = "urn:tolk:xliff:1";

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// The folder of prompt overrides, if any (see [`crate::prompt`]).
     pub prompts: Option<PathBuf>,
+    /// The user's glossary files (`run.glossaries`).
+    pub glossaries: Vec<PathBuf>,
     pub tasks: Vec<Task>,
     pub label: Option<String>,
     pub refresh: bool,
@@ -120,6 +122,7 @@ impl RunOptions {
             inputs,
             out: config.run.out.clone(),
             prompts: config.run.prompts_dir(),
+            glossaries: config.run.glossaries.clone(),
             tasks,
             label: flags.label,
             refresh: flags.refresh,
@@ -179,6 +182,6 @@ impl RunOptions {
 
     /// The prompts of this run.
     pub fn load_prompts(&self) -> Result<PromptSet, crate::prompt::PromptError> {
-        PromptSet::load(self.prompts.as_deref())
+        PromptSet::load_with(self.prompts.as_deref(), &self.glossaries)
     }
 }

@@ -536,3 +536,182 @@ fn a_letter_with_markup_and_control_characters_gives_an_xliff_every_reader_opens
         );
     }
 }
+
+#[test]
+fn a_glossary_from_tbx_or_csv_goes_into_the_prompts_and_the_checks_hold_the_run_to_it() {
+    let fake = FakeThread::start(FakeConfig::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let offlimits = letter(OFFLIMITS);
+    let doc = doc_id(&offlimits);
+    std::fs::write(
+        tmp.path().join("terms.csv"),
+        "nl,en,note\nMeldpunt Kinderporno,Child Pornography Reporting Point,Offlimits' hotline\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("terms.tbx"),
+        r#"<martif type="TBX-Basic"><text><body><termEntry><langSet xml:lang="nl"><tig><term>bewindspersonen</term></tig></langSet><langSet xml:lang="en"><tig><term>Ministers</term></tig></langSet></termEntry></body></text></martif>"#,
+    )
+    .unwrap();
+    let config = tmp.path().join("tolk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[run]\nglossaries = [{:?}, {:?}]\n",
+            tmp.path().join("terms.csv").display().to_string(),
+            tmp.path().join("terms.tbx").display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = tolk(
+        &root(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "run",
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--no-progress",
+            "--tasks",
+            "translate",
+            "--translate-mode",
+            "segment",
+            "--out",
+            out.to_str().unwrap(),
+            offlimits.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let prompts: Vec<String> = fake
+        .chat_requests()
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(
+        prompts.iter().any(|p| p.contains("Meldpunt Kinderporno")
+            && p.contains("Child Pornography Reporting Point"))
+    );
+    assert!(
+        prompts
+            .iter()
+            .any(|p| p.contains("bewindspersonen") && p.contains("Ministers"))
+    );
+    // The fake does not use the fixed English: the checks say so, term by term.
+    let t = translation(&last_line(&o), &doc);
+    let terms: Vec<&str> = t["terminology"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["nl"].as_str().unwrap())
+        .collect();
+    assert!(
+        terms.contains(&"Meldpunt Kinderporno") && terms.contains(&"bewindspersonen"),
+        "{terms:?}"
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(last_line(&o).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        manifest["prompts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.starts_with("glossary:") && k.ends_with("terms.tbx"))
+    );
+
+    // Suggestions from the run, written as a glossary file that tolk itself reads back.
+    let sugg = tmp.path().join("suggested.csv");
+    let o = tolk(
+        &root(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "glossary",
+            "suggest",
+            "--min",
+            "2",
+            "--csv",
+            sugg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let table = stdout(&o);
+    assert!(
+        !table.contains("Meldpunt Kinderporno"),
+        "a glossary term is not suggested again: {table}"
+    );
+    let csv = std::fs::read_to_string(&sugg).unwrap();
+    assert!(
+        csv.starts_with("nl,en,note\n") && csv.lines().count() > 1,
+        "{csv}"
+    );
+    assert!(
+        csv.contains("kinderrechtenverdrag,"),
+        "a recurring compound: {csv}"
+    );
+    // The file is a glossary tolk reads: a dry run with it listed loads it.
+    let config2 = tmp.path().join("tolk2.toml");
+    std::fs::write(
+        &config2,
+        format!("[run]\nglossaries = [{:?}]\n", sugg.display().to_string()),
+    )
+    .unwrap();
+    let o = tolk(
+        &root(),
+        &[
+            "--config",
+            config2.to_str().unwrap(),
+            "run",
+            "--dry-run",
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--out",
+            out.to_str().unwrap(),
+            offlimits.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // A TBX without English stops the run before any call, naming the file.
+    std::fs::write(
+        tmp.path().join("terms.tbx"),
+        r#"<martif type="TBX-Basic"><text><body><termEntry><langSet xml:lang="nl"><tig><term>bewindspersonen</term></tig></langSet><langSet xml:lang="de"><tig><term>Minister</term></tig></langSet></termEntry></body></text></martif>"#,
+    )
+    .unwrap();
+    let calls = fake.chat_requests().len();
+    let o = tolk(
+        &root(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "run",
+            "--endpoint",
+            &fake.base_url,
+            "--model",
+            "fake-a",
+            "--no-progress",
+            "--out",
+            out.to_str().unwrap(),
+            offlimits.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("terms.tbx") && stderr(&o).contains("no English terms"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fake.chat_requests().len(), calls);
+}

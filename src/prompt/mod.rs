@@ -14,6 +14,8 @@
 use crate::llm::Message;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
+
+pub mod glossary;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -31,27 +33,30 @@ pub const PROMPTS: &[&str] = &[
 
 /// The prompt files compiled into tolk: file name and text.
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("translate.toml", include_str!("../prompts/translate.toml")),
+    (
+        "translate.toml",
+        include_str!("../../prompts/translate.toml"),
+    ),
     (
         "translate_segment.toml",
-        include_str!("../prompts/translate_segment.toml"),
+        include_str!("../../prompts/translate_segment.toml"),
     ),
     (
         "summary_map.toml",
-        include_str!("../prompts/summary_map.toml"),
+        include_str!("../../prompts/summary_map.toml"),
     ),
     (
         "summary_reduce.toml",
-        include_str!("../prompts/summary_reduce.toml"),
+        include_str!("../../prompts/summary_reduce.toml"),
     ),
-    ("stance.toml", include_str!("../prompts/stance.toml")),
-    ("ask.toml", include_str!("../prompts/ask.toml")),
-    ("review.toml", include_str!("../prompts/review.toml")),
-    ("refine.toml", include_str!("../prompts/refine.toml")),
-    ("glossary.toml", include_str!("../prompts/glossary.toml")),
+    ("stance.toml", include_str!("../../prompts/stance.toml")),
+    ("ask.toml", include_str!("../../prompts/ask.toml")),
+    ("review.toml", include_str!("../../prompts/review.toml")),
+    ("refine.toml", include_str!("../../prompts/refine.toml")),
+    ("glossary.toml", include_str!("../../prompts/glossary.toml")),
     (
         "stance_topics.toml",
-        include_str!("../prompts/stance_topics.toml"),
+        include_str!("../../prompts/stance_topics.toml"),
     ),
 ];
 
@@ -215,6 +220,13 @@ impl PromptSet {
     /// The built-in prompts, each replaced by the file of the same name in `dir` (when given:
     /// it must be a folder).
     pub fn load(dir: Option<&Path>) -> Result<PromptSet, PromptError> {
+        Self::load_with(dir, &[])
+    }
+
+    /// [`PromptSet::load`], with the terms of the user's glossary files (`run.glossaries`:
+    /// TBX, CSV, TSV) added to the glossary; a file's term replaces a built-in one with the
+    /// same Dutch, and a later file's an earlier one's.
+    pub fn load_with(dir: Option<&Path>, glossaries: &[PathBuf]) -> Result<PromptSet, PromptError> {
         if let Some(d) = dir
             && !d.is_dir()
         {
@@ -252,7 +264,7 @@ impl PromptSet {
             );
         }
         let (text, path) = read(dir, "glossary.toml", &mut overridden)?;
-        let glossary: GlossaryFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
+        let mut glossary: GlossaryFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
             path: path.clone(),
             message: e.to_string(),
         })?;
@@ -260,6 +272,23 @@ impl PromptSet {
             "glossary".into(),
             crate::ingest::sha256_hex(text.as_bytes()),
         );
+        for file in glossaries {
+            let terms = glossary::read(file)?;
+            for t in terms {
+                glossary
+                    .term
+                    .retain(|old| old.nl.to_lowercase() != t.nl.to_lowercase());
+                glossary.term.push(t);
+            }
+            let bytes = std::fs::read(file).map_err(|source| PromptError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            hashes.insert(
+                format!("glossary:{}", file.display()),
+                crate::ingest::sha256_hex(&bytes),
+            );
+        }
         let (text, path) = read(dir, "stance_topics.toml", &mut overridden)?;
         let topics: TopicsFile = toml::from_str(&text).map_err(|e| PromptError::Parse {
             path: path.clone(),
