@@ -200,6 +200,26 @@ fn header(
     }
 }
 
+/// The model, and how many segments' English is a person's or a memory's instead.
+pub fn model_and_people(t: &TranslationOut) -> String {
+    use crate::store::memory::Origin;
+    let count = |o: Origin| {
+        t.segments
+            .iter()
+            .filter(|s| s.kept.as_ref().is_some_and(|k| k.origin == o))
+            .count()
+    };
+    let (human, memory) = (count(Origin::Human), count(Origin::Memory));
+    let mut said = t.model.clone();
+    if human > 0 {
+        said.push_str(&format!("; {human} segments a translator's English"));
+    }
+    if memory > 0 {
+        said.push_str(&format!("; {memory} from a translation memory"));
+    }
+    said
+}
+
 pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
     let mut out = String::new();
     header(
@@ -207,7 +227,7 @@ pub fn translation(t: &TranslationOut, warning: Option<&str>) -> String {
         "Translation",
         &t.doc_id,
         &t.source.path,
-        &t.model,
+        &model_and_people(t),
         warning,
     );
     for s in &t.segments {

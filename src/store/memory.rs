@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 pub const DIR: &str = "memory";
 /// Its file.
 pub const FILE: &str = "translations.json";
+/// How similar (word-level, 0 to 1) a memory entry's Dutch must be to a segment's to be shown to
+/// the model as a reference: 0.75, where CAT tools start offering a fuzzy match (Trados's default
+/// minimum is 70 %). Below it, the letters' sentences that matched shared mostly their function
+/// words and set phrases, whose English would mislead more than help.
+pub const CLOSE: f32 = 0.75;
 /// The format's version, written into the file.
 const VERSION: u32 = 1;
 
@@ -197,6 +202,33 @@ impl Memory {
         }
     }
 
+    /// The entry whose Dutch is closest to `nl` with a word-level similarity of at least
+    /// [`CLOSE`], but not the same: a translator's English for a similar sentence, which a
+    /// model may be shown as a reference. None when no entry is close enough.
+    pub fn closest(&self, nl: &str) -> Option<(&Entry, f32)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let k = key(nl);
+        let words = k.split(' ').count();
+        self.entries
+            .iter()
+            .filter(|(other, _)| **other != k)
+            .filter(|(other, _)| {
+                // Only a text of about the same length can be that similar.
+                let n = other.split(' ').count();
+                n * 2 >= words && n <= words * 2
+            })
+            .map(|(other, e)| {
+                (
+                    e,
+                    similar::TextDiff::from_words(k.as_str(), other.as_str()).ratio(),
+                )
+            })
+            .filter(|&(_, r)| r >= CLOSE)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -271,6 +303,34 @@ mod tests {
         );
         assert_eq!(m.get("Wij zijn  tegen.").unwrap().en, "We object.");
         assert_eq!(m.counts(), (1, 0));
+    }
+
+    #[test]
+    fn a_close_sentence_is_found_and_a_distant_or_the_same_one_is_not() {
+        let mut m = Memory::default();
+        m.add(entry(
+            "Wij vragen u om het voorstel van de Commissie niet te steunen.",
+            "We ask you not to support the Commission's proposal.",
+            Origin::Human,
+        ));
+        m.add(entry(
+            "Met vriendelijke groet,",
+            "Kind regards,",
+            Origin::Memory,
+        ));
+        let (e, r) = m
+            .closest("Wij vragen u om het voorstel van het voorzitterschap niet te steunen.")
+            .unwrap();
+        assert!(r >= CLOSE && e.en.starts_with("We ask you"), "{r}");
+        assert!(
+            m.closest("De Tweede Kamer heeft vandaag een motie aangenomen.")
+                .is_none()
+        );
+        assert!(
+            m.closest("Wij vragen u om het voorstel van de Commissie niet te steunen.")
+                .is_none(),
+            "an exact match is not a reference: it is the translation"
+        );
     }
 
     #[test]

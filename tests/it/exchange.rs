@@ -299,6 +299,7 @@ ours = tmx.tmxfile.parsefile(sys.argv[1])
 read = [{"source": u.source, "target": u.target} for u in ours.units]
 mine = tmx.tmxfile(sourcelanguage="nl", targetlanguage="en")
 u = mine.addsourceunit(sys.argv[3]); u.target = "Dear Ministers,"
+u = mine.addsourceunit(sys.argv[4]); u.target = "A translator's English for a near sentence."
 mine.savefile(sys.argv[2])
 print(json.dumps({"read": read}))
 "#;
@@ -323,12 +324,28 @@ fn a_translator_s_tmx_translates_the_same_dutch_without_a_call_and_tolk_s_tmx_re
     let ours = last_line(&o);
     let theirs = tmp.path().join("theirs.tmx");
     let salutation = "Geachte bewindspersonen,";
+    let t = translation(&first, &doc);
+    // A sentence of the letter with one word changed: a close match, not an exact one.
+    let longest = t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["nl"].as_str().unwrap())
+        .max_by_key(|nl| nl.len())
+        .unwrap()
+        .to_string();
+    let near = longest.replacen(" de ", " het ", 1);
+    assert_ne!(near, longest);
     let read = python(
         &py,
         TMX,
-        &[ours.to_str().unwrap(), theirs.to_str().unwrap(), salutation],
+        &[
+            ours.to_str().unwrap(),
+            theirs.to_str().unwrap(),
+            salutation,
+            &near,
+        ],
     );
-    let t = translation(&first, &doc);
     let with_words = t["segments"]
         .as_array()
         .unwrap()
@@ -349,13 +366,21 @@ fn a_translator_s_tmx_translates_the_same_dutch_without_a_call_and_tolk_s_tmx_re
 
     let o = cmd(&out, &["import", "tmx", theirs.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("1 new"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("2 new"), "{}", stdout(&o));
     let calls = fake.chat_requests().len();
     let second = last_line(&run(&out, &fake, &[&offlimits], "segment"));
-    assert_eq!(
-        fake.chat_requests().len(),
-        calls,
-        "segment mode: no call at all"
+    // One call: the segment the near sentence resembles, with the translator's English as a
+    // reference; the salutation is the memory's, every other segment answers from the cache.
+    let new_calls: Vec<String> = fake.chat_requests()[calls..]
+        .iter()
+        .map(|r| r.body.to_string())
+        .collect();
+    assert_eq!(new_calls.len(), 1, "{new_calls:?}");
+    assert!(
+        new_calls[0].contains("A translator translated a similar sentence")
+            && new_calls[0].contains("English for a near sentence"),
+        "{}",
+        new_calls[0]
     );
     let s = translation(&second, &doc)["segments"]
         .as_array()

@@ -523,7 +523,7 @@ pub(super) fn doc_html(
             "flagged_segments": flagged_segments,
             "findings": crate::checks::sum(&input.findings),
             "terminology": translation.as_ref().map(|t| &t.terminology),
-            "model": translation.as_ref().map(|t| t.model.clone())
+            "model": translation.as_ref().map(crate::report::markdown::model_and_people)
                 .or_else(|| summary.as_ref().map(|s| s.model.clone())),
         }),
     )

@@ -182,6 +182,13 @@ pub fn asked(s: &Segment, ctx: &TaskContext) -> bool {
     has_words(&s.text) && ctx.memory.get(&s.text).is_none()
 }
 
+/// A translator's English for a sentence close to segment `s` (the translation memory's closest
+/// entry, [`crate::store::memory::CLOSE`]), as the prompts show it; none when there is none.
+pub(crate) fn similar(s: &Segment, ctx: &TaskContext) -> Option<Value> {
+    let (e, _) = ctx.memory.closest(&s.text)?;
+    Some(json!({"nl": super::inside_block(&e.nl), "en": super::inside_block(&e.en)}))
+}
+
 /// The English of a segment the model is not asked for: the translation memory's, with where it
 /// came from, or the segment's own text when it has no words.
 fn not_asked(s: &Segment, ctx: &TaskContext) -> (Option<String>, Option<Kept>) {
@@ -273,7 +280,8 @@ pub fn calls(
             .get(i + 1)
             .map(|n| context_words(&n.text, 50, false))
             .unwrap_or_default();
-        let vars = json!({
+        let similar: Vec<Value> = sent.iter().filter_map(|s| similar(s, ctx)).collect();
+        let mut vars = json!({
             "doc": {"id": doc.id},
             "glossary": ctx.prompts.glossary_for(&c.text),
             "before": super::inside_block(&before),
@@ -281,6 +289,9 @@ pub fn calls(
             "segments": segments_json(&sent),
             "people": people,
         });
+        if !similar.is_empty() {
+            vars["similar"] = json!(similar);
+        }
         let messages = ctx.prompts.render("translate", &vars)?;
         let spec = ctx.spec(
             Task::Translate,

@@ -49,7 +49,7 @@ pub fn segment_schema(nl: &str) -> Value {
 
 /// What a small model repeats of the prompt instead of translating (the 0.5B model answered
 /// the glossary line and then the Dutch): the prompt's own words.
-pub const ECHOES: &str = "Always translate these terms|For context \\(not to translate\\)|previous reply cannot be used|English translation only";
+pub const ECHOES: &str = "Always translate these terms|For context \\(not to translate\\)|previous reply cannot be used|English translation only|A translator translated a similar sentence";
 
 /// The tokens a plain English rendering of `nl` may take: twice the Dutch, plus room for a
 /// short segment. A small model that repeats itself stops here, not at the run's max_tokens.
@@ -103,15 +103,26 @@ pub fn segment_calls(
             _ => String::new(),
         };
         let glossary = ctx.prompts.glossary_for(&s.text);
+        let similar = super::similar(s, ctx);
         let what = format!("segment {} ({n}/{count})", s.id);
-        let bare = if glossary.is_empty() && before.is_empty() {
+        let bare = if glossary.is_empty() && before.is_empty() && similar.is_none() {
             None
         } else {
-            let mut b = segment_spec(doc, ctx, s, json!([]), "", format!("{what} bare"))?;
+            let bare = Extras {
+                glossary: json!([]),
+                before: "",
+                similar: None,
+            };
+            let mut b = segment_spec(doc, ctx, s, &bare, format!("{what} bare"))?;
             b.round = 2;
             Some(b)
         };
-        let call = segment_spec(doc, ctx, s, json!(glossary), &before, what)?;
+        let extras = Extras {
+            glossary: json!(glossary),
+            before: &before,
+            similar,
+        };
+        let call = segment_spec(doc, ctx, s, &extras, what)?;
         out.push(SegmentCall {
             segment: s.clone(),
             call: Some(call),
@@ -122,22 +133,33 @@ pub fn segment_calls(
     Ok(out)
 }
 
+/// What a segment's prompt gives besides its text: glossary terms, the text before it, a
+/// translator's English for a similar sentence.
+struct Extras<'a> {
+    glossary: Value,
+    before: &'a str,
+    similar: Option<Value>,
+}
+
 /// The plain-text call that translates segment `s`.
 fn segment_spec(
     doc: &Document,
     ctx: &TaskContext,
     s: &Segment,
-    glossary: Value,
-    before: &str,
+    extras: &Extras<'_>,
     what: String,
 ) -> Result<CallSpec, PromptError> {
-    let vars = json!({
+    let mut vars = json!({
         "doc": {"id": doc.id},
-        "glossary": glossary,
-        "before": before,
+        "glossary": extras.glossary,
+        "before": extras.before,
         "id": s.id,
         "text": s.text,
     });
+    // Only when there is one, so that every other prompt renders (and is cached) as before.
+    if let Some(similar) = &extras.similar {
+        vars["similar"] = similar.clone();
+    }
     let messages = ctx.prompts.render("translate_segment", &vars)?;
     Ok(plain_spec(
         ctx,
