@@ -32,6 +32,6 @@ TOLK_LLAMA_PYTHON="$(cat "$venv_py")"
 export TOLK_LLAMA_PYTHON
 rm -f "$venv_log" "$venv_py"
 # translate-toolkit reads tolk's XLIFF and TMX and writes edited ones back (tests/it/exchange.rs).
-TOLK_TRANSLATE_TOOLKIT_PYTHON="$(bash scripts/translate-toolkit-venv.sh)"
-export TOLK_TRANSLATE_TOOLKIT_PYTHON
+TRANSLATE_TOOLKIT_PYTHON="$(bash scripts/translate-toolkit-venv.sh)"
+export TRANSLATE_TOOLKIT_PYTHON
 exec cargo test --locked "$@"

@@ -3,11 +3,11 @@
 # tolk's XLIFF and TMX with a program others wrote and write edited files back
 # (tests/it/exchange.rs). Skipped when it is already there. Prints the venv's python.
 #
-#   TOLK_TRANSLATE_TOOLKIT_VENV   where the venv lives (default:
+#   TRANSLATE_TOOLKIT_VENV   where the venv lives (default:
 #                                 ~/.cache/tolk/venv-translate-toolkit-<version>)
 set -euo pipefail
 version=3.20.4
-venv="${TOLK_TRANSLATE_TOOLKIT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tolk/venv-translate-toolkit-$version}"
+venv="${TRANSLATE_TOOLKIT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tolk/venv-translate-toolkit-$version}"
 py="$venv/bin/python"
 if ! "$py" -c "import translate.storage.xliff, translate.storage.tmx" >/dev/null 2>&1; then
   echo "setup: translate-toolkit $version into $venv" >&2

@@ -121,9 +121,17 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut root: Option<Element> = None;
     loop {
         let start = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|e| fail(reader.error_position(), e.to_string()))?;
+        let event = reader.read_event().map_err(|e| {
+            let at = reader.error_position();
+            // An error in the last tag of the text is most likely a file cut short.
+            let after = (at as usize + 1).min(text.len());
+            let cut = !text.is_char_boundary(after) || !text[after..].contains('<');
+            let mut message = e.to_string();
+            if cut {
+                message.push_str("; the file may be cut short");
+            }
+            fail(at, message)
+        })?;
         let push_text = |stack: &mut Vec<Element>, t: Cow<'_, str>| {
             if let Some(top) = stack.last_mut() {
                 match top.children.last_mut() {
@@ -277,10 +285,26 @@ mod tests {
         assert_eq!(err.line, 3, "{err}");
         let cut = parse("<r>\n<t>a</t>\n<t>b").unwrap_err();
         assert!(cut.message.contains("cut short"), "{cut}");
+        // Cut inside a tag: quick-xml's own error, and the same hint.
+        let in_tag = parse("<r>\n<t>a</t>\n<t x=\"1").unwrap_err();
+        assert!(
+            in_tag.message.contains("cut short") && in_tag.line == 3,
+            "{in_tag}"
+        );
         assert_eq!(
             parse("").unwrap_err().message,
             "no element: the file is empty"
         );
+    }
+
+    #[test]
+    fn every_cut_of_a_file_is_said_to_be_cut_short() {
+        let doc = "<?xml version=\"1.0\"?>\n<x a=\"1\">\n  <y b=\"&amp;\">t&lt;x</y><!-- c -->\n  <z/>\n</x>\n";
+        let end = doc.find("</x>").unwrap();
+        for cut in doc.find("<x").unwrap() + 1..end {
+            let err = parse(&doc[..cut]).unwrap_err();
+            assert!(err.message.contains("cut short"), "cut at {cut}: {err}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! is wrong and the memory untouched. Against the fake server.
 //!
 //! translate-toolkit runs in the venv scripts/translate-toolkit-venv.sh makes (./test.sh sets
-//! TOLK_TRANSLATE_TOOLKIT_PYTHON); without it, under CI, the tests fail.
+//! TRANSLATE_TOOLKIT_PYTHON); without it, under CI, the tests fail.
 
 use crate::support::fake_llm::{FakeConfig, FakeThread};
 use crate::support::{letter, root, stderr, stdout, tolk};
@@ -16,7 +16,7 @@ const OFFLIMITS: &str = "2024-09-18-offlimits";
 
 /// The python with translate-toolkit, or None (and a note) when it is not installed here.
 fn toolkit() -> Option<PathBuf> {
-    let py = std::env::var_os("TOLK_TRANSLATE_TOOLKIT_PYTHON")
+    let py = std::env::var_os("TRANSLATE_TOOLKIT_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| "python3".into());
     let ok = std::process::Command::new(&py)
