@@ -88,7 +88,7 @@ pub enum GlossaryCommand {
 
 #[derive(Debug, Args)]
 pub struct GlossarySuggestArgs {
-    /// A run id, label or model name (default: the latest run).
+    /// A run id, label or model name (default: the newest run that translated a letter).
     #[arg(value_name = "RUN")]
     pub run: Option<String>,
     /// Only terms in at least this many segments.
@@ -118,7 +118,7 @@ pub enum ExportCommand {
 
 #[derive(Debug, Args)]
 pub struct ExportXliffArgs {
-    /// A run id, label or model name (default: the latest run).
+    /// A run id, label or model name (default: the newest run that translated a letter).
     #[arg(value_name = "RUN")]
     pub run: Option<String>,
     /// Where to write the files (default: a folder in the run's own: OUT/runs/<run_id>/report/

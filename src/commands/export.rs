@@ -35,10 +35,33 @@ pub fn csv(args: &ExportCsvArgs, config: &Config) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// The run named, or else the newest run that translated a letter (a later `tolk ask` or a
+/// summary-only run has no English to export).
+fn translated_run(out: &std::path::Path, run: Option<&str>) -> anyhow::Result<runs::Manifest> {
+    if let Some(r) = run {
+        return Ok(runs::resolve_run(out, r)?);
+    }
+    runs::list_runs(out)
+        .into_iter()
+        .find(|m| {
+            m.inputs.iter().any(|i| {
+                i.tasks
+                    .get("translate")
+                    .is_some_and(runs::TaskStatus::is_ok)
+            })
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no run in {} translated a letter: run `tolk run` with the translate task first",
+                out.display()
+            )
+        })
+}
+
 /// `tolk export xliff`: one XLIFF per letter of a run, for post-editing in a CAT tool.
 pub fn xliff(args: &ExportXliffArgs, config: &Config) -> anyhow::Result<Outcome> {
     let out = &config.run.out;
-    let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
+    let manifest = translated_run(out, args.run.as_deref())?;
     let prompts = config.run.prompt_set()?;
     let letters = exchange::run_letters(out, &manifest, args.doc.as_deref())?;
     let checked = checks::recheck(&runs::run_dir(out, &manifest.run_id), &manifest, &prompts);
@@ -127,7 +150,7 @@ pub fn glossary_suggest(
 ) -> anyhow::Result<Outcome> {
     use super::table::{Align, Table};
     let out = &config.run.out;
-    let manifest = runs::resolve_run(out, args.run.as_deref().unwrap_or("latest"))?;
+    let manifest = translated_run(out, args.run.as_deref())?;
     let prompts = config.run.prompt_set()?;
     let letters: Vec<(String, Vec<crate::tasks::translate::SegmentOut>)> =
         exchange::run_letters(out, &manifest, None)?

@@ -480,6 +480,74 @@ fn the_real_model_runs_the_pipeline_on_the_offlimits_letter() {
             "{e}"
         );
     }
+
+    // A translator's edit, through XLIFF, is kept by the next run on the embedded model without
+    // a call for it (and the rest of the letter answers from the cache).
+    let xliff = out.path().join("xliff");
+    let o = tolk(
+        &root(),
+        &[
+            "export",
+            "xliff",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--dest",
+            xliff.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let file = xliff.join("2024-09-18-offlimits-advies-kabinetsstandpunt.xlf");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let at = text.find("id=\"p7\"").expect("the salutation's unit");
+    let t = at + text[at..].find("<target").unwrap();
+    let open_end = t + text[t..].find('>').unwrap() + 1;
+    let close = t + text[t..].find("</target>").unwrap();
+    let edited = format!("{}Dear Ministers,{}", &text[..open_end], &text[close..]);
+    std::fs::write(&file, edited).unwrap();
+    let o = tolk(
+        &root(),
+        &[
+            "import",
+            "xliff",
+            file.to_str().unwrap(),
+            "--editor",
+            "test",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = tolk(
+        &root(),
+        &[
+            "run",
+            letter.to_str().unwrap(),
+            "--tasks",
+            "translate",
+            "--local-model",
+            crate::support::TEST_MODEL,
+            "--out",
+            out.path().to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("\n0 calls made"), "{}", stderr(&o));
+    let again = PathBuf::from(stdout(&o).lines().last().unwrap().trim());
+    let t = read(&again.join("2024-09-18-offlimits-advies-kabinetsstandpunt/translation.json"));
+    let p7 = t["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "p7")
+        .unwrap();
+    assert_eq!(
+        (p7["en"].as_str(), p7["origin"].as_str()),
+        (Some("Dear Ministers,"), Some("human"))
+    );
 }
 
 #[test]
