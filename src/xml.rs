@@ -92,6 +92,14 @@ impl Element {
     }
 }
 
+/// Whether language tag `tag` (`nl`, `nl-NL`, `EN_gb`, as `xml:lang` holds it) is language
+/// `want` (lower case).
+pub fn lang_is(tag: &str, want: &str) -> bool {
+    let t = tag.to_ascii_lowercase();
+    t.strip_prefix(want)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['-', '_']))
+}
+
 /// Line and column (1-based, columns in characters) of byte `offset` in `text`.
 pub fn position(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

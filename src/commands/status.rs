@@ -48,7 +48,7 @@ pub fn status(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
         print!("{}", t.render());
     }
     if !args.json.json {
-        for line in memory_lines(&opts)? {
+        for line in memory_lines(&opts, &plan)? {
             println!("{line}");
         }
     }
@@ -60,9 +60,8 @@ pub fn status(args: &StatusArgs, config: &Config) -> anyhow::Result<Outcome> {
 
 /// What the translation memory gives these letters: per letter, the segments whose English is
 /// a person's or a memory's, translated without a call.
-fn memory_lines(opts: &RunOptions) -> anyhow::Result<Vec<String>> {
-    use crate::store::memory::{Memory, Origin};
-    let memory = Memory::load(&opts.out)?;
+fn memory_lines(opts: &RunOptions, plan: &plan::Plan) -> anyhow::Result<Vec<String>> {
+    let memory = crate::store::memory::Memory::load(&opts.out)?;
     if memory.is_empty() {
         return Ok(Vec::new());
     }
@@ -71,22 +70,11 @@ fn memory_lines(opts: &RunOptions) -> anyhow::Result<Vec<String>> {
         "translation memory: {human} human translations, {from_memory} from imported memories ({})",
         crate::store::memory::path(&opts.out).display()
     )];
-    let files = prepare::files(&opts.inputs)?;
-    for p in prepare::prepare(&files, &opts.chunk).docs {
-        let (mut h, mut m) = (0, 0);
-        for i in 0..p.chunks.len() {
-            for s in crate::tasks::segments(&p.doc, &p.chunks, i) {
-                match memory.get(&s.text).map(|e| e.kept.origin) {
-                    Some(Origin::Human) if crate::tasks::translate::has_words(&s.text) => h += 1,
-                    Some(Origin::Memory) if crate::tasks::translate::has_words(&s.text) => m += 1,
-                    _ => {}
-                }
-            }
-        }
-        if h + m > 0 {
+    for r in &plan.rows {
+        if let Some([h, m]) = r.kept {
             lines.push(format!(
                 "  {}: {h} segments a person's, {m} a memory's, translated without a call",
-                p.doc.id
+                r.doc_id
             ));
         }
     }

@@ -137,19 +137,7 @@ pub fn export_xliff(
                 continue;
             }
             done.units += 1;
-            let f: Vec<_> = letter
-                .findings
-                .iter()
-                .copied()
-                .filter(|f| f.segment == s.id)
-                .collect();
-            let r: Vec<_> = l
-                .review
-                .iter()
-                .flat_map(|r| r.errors.iter())
-                .filter(|e| e.segment == s.id && e.verified)
-                .collect();
-            match xliff::state(s, &f, &r).0 {
+            match letter.state_of(s) {
                 "final" => done.human += 1,
                 "needs-review-translation" => done.to_review += 1,
                 _ => {}
@@ -170,6 +158,29 @@ fn current(out: &Path, runs: &[Manifest], doc: &str) -> Option<(Manifest, Transl
         let t: TranslationOut = read_json(&path).ok()?;
         Some((m.clone(), t))
     })
+}
+
+/// Read exchange file `path` with `parse`; an error names the file.
+fn read_file<T>(
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, xliff::ReadError>,
+) -> Result<T, ExchangeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExchangeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|source| ExchangeError::Format {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The file's name, as a memory entry records where it came from.
+fn name_of(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// What importing one file did.
@@ -200,19 +211,9 @@ pub fn read_xliff(
     editor: Option<&str>,
     now: &str,
 ) -> Result<(Vec<Entry>, Imported), ExchangeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExchangeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let files = xliff::read(&text).map_err(|source| ExchangeError::Format {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let files = read_file(path, xliff::read)?;
     let runs = list_runs(out);
-    let file_name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let file_name = name_of(path);
     let mut entries = Vec::new();
     let mut done = Imported {
         path: path.to_path_buf(),
@@ -353,18 +354,8 @@ fn letter_of(out: &Path, runs: &[Manifest], f: &xliff::FileIn) -> Result<String,
 
 /// Read TMX `path`: its Dutch-English pairs as memory entries.
 pub fn read_tmx(path: &Path, now: &str) -> Result<(Vec<Entry>, Imported), ExchangeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ExchangeError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let read = tmx::read(&text).map_err(|source| ExchangeError::Format {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file_name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let read = read_file(path, tmx::read)?;
+    let file_name = name_of(path);
     let entries = read
         .pairs
         .iter()

@@ -119,12 +119,6 @@ pub struct Read {
     pub other: usize,
 }
 
-/// Whether `lang` (`nl`, `nl-NL`, `NL-be`) is language `want`.
-fn is(lang: &str, want: &str) -> bool {
-    let l = lang.to_ascii_lowercase();
-    l == want || l.starts_with(&format!("{want}-")) || l.starts_with(&format!("{want}_"))
-}
-
 /// Read a TMX (1.1 to 1.4b): its Dutch-English pairs. A memory of another language pair is an
 /// error that names the languages it has.
 pub fn read(text: &str) -> Result<Read, super::xliff::ReadError> {
@@ -157,9 +151,9 @@ pub fn read(text: &str) -> Result<Read, super::xliff::ReadError> {
             let seg = tuv
                 .first("seg")
                 .map(|s| s.text_without(&["bpt", "ept", "ph", "it", "ut"]));
-            if is(lang, "nl") {
+            if xml::lang_is(lang, "nl") {
                 nl = seg;
-            } else if is(lang, "en") {
+            } else if xml::lang_is(lang, "en") {
                 en = seg;
             }
         }

@@ -29,8 +29,36 @@ pub struct Letter<'a> {
     pub review: Option<&'a ReviewOut>,
 }
 
+impl<'a> Letter<'a> {
+    /// The check findings and the verified review errors about segment `s`.
+    fn about(&self, s: &SegmentOut) -> (Vec<&'a Finding>, Vec<&'a ReviewError>) {
+        let findings = self
+            .findings
+            .iter()
+            .copied()
+            .filter(|f| f.segment == s.id)
+            .collect();
+        let review = self
+            .review
+            .map(|r| {
+                r.errors
+                    .iter()
+                    .filter(|e| e.segment == s.id && e.verified)
+                    .collect()
+            })
+            .unwrap_or_default();
+        (findings, review)
+    }
+
+    /// The state segment `s` goes out with ([`state`]).
+    pub fn state_of(&self, s: &SegmentOut) -> &'static str {
+        let (findings, review) = self.about(s);
+        state(s, &findings, &review).0
+    }
+}
+
 /// The state a unit goes out with, and its qualifier.
-pub fn state(
+fn state(
     s: &SegmentOut,
     findings: &[&Finding],
     review: &[&ReviewError],
@@ -82,21 +110,7 @@ pub fn write(l: &Letter<'_>) -> String {
 }
 
 fn unit(x: &mut String, l: &Letter<'_>, s: &SegmentOut) {
-    let findings: Vec<&Finding> = l
-        .findings
-        .iter()
-        .copied()
-        .filter(|f| f.segment == s.id)
-        .collect();
-    let review: Vec<&ReviewError> = l
-        .review
-        .map(|r| {
-            r.errors
-                .iter()
-                .filter(|e| e.segment == s.id && e.verified)
-                .collect()
-        })
-        .unwrap_or_default();
+    let (findings, review) = l.about(s);
     let words = crate::tasks::translate::has_words(&s.nl);
     x.push_str(&format!(
         "      <trans-unit id=\"{}\" resname=\"{}\" xml:space=\"preserve\"{}>\n",

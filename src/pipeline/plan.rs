@@ -139,6 +139,10 @@ pub struct PlanRow {
     pub cached: usize,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Translate: the segments whose English the translation memory gives (a person's, a
+    /// memory's), without a call; none when the memory gives none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<[usize; 2]>,
 }
 
 impl PlanRow {
@@ -244,6 +248,9 @@ pub async fn plan(opts: &RunOptions, scope: &Scope) -> Result<Plan, super::RunEr
                 prompt_tokens: row_prompt_tokens(&r.to_make, &ctx) + waiting * later_in,
                 completion_tokens: r.to_make.iter().map(|s| s.expected_tokens).sum::<u64>()
                     + waiting * later_out,
+                kept: (task == Task::Translate)
+                    .then(|| crate::tasks::translate::kept(&p.doc, &p.chunks, &ctx))
+                    .filter(|k| k.iter().sum::<usize>() > 0),
             });
         }
     }

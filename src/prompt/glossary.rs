@@ -8,15 +8,21 @@ use crate::xml;
 use std::path::Path;
 
 /// The terms of glossary file `path`, by its extension: `.tbx` (or `.xml`), `.tsv`, else CSV.
-pub fn read(path: &Path) -> Result<Vec<Term>, PromptError> {
-    let bad = |message: String| PromptError::Parse {
-        path: path.to_path_buf(),
-        message,
-    };
+#[cfg(test)]
+fn read(path: &Path) -> Result<Vec<Term>, PromptError> {
     let bytes = std::fs::read(path).map_err(|source| PromptError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(path, bytes)
+}
+
+/// The terms of glossary file `path`, whose content is `bytes`.
+pub fn parse(path: &Path, bytes: Vec<u8>) -> Result<Vec<Term>, PromptError> {
+    let bad = |message: String| PromptError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
     let text = String::from_utf8(bytes).map_err(|e| {
         bad(format!(
             "not UTF-8 (byte {}); save the glossary as UTF-8",
@@ -37,12 +43,6 @@ pub fn read(path: &Path) -> Result<Vec<Term>, PromptError> {
         return Err(bad("no terms in the file".into()));
     }
     Ok(terms)
-}
-
-/// Whether a language tag is `want` (`nl`, `nl-NL`, `EN_gb`).
-fn is(lang: &str, want: &str) -> bool {
-    let l = lang.to_ascii_lowercase();
-    l == want || l.starts_with(&format!("{want}-")) || l.starts_with(&format!("{want}_"))
 }
 
 /// The Dutch-English pairs of a TBX: per entry, every Dutch term with the entry's first English
@@ -75,9 +75,9 @@ fn tbx(text: &str) -> Result<Vec<Term>, String> {
                 .iter()
                 .map(|t| t.text().trim().to_string())
                 .filter(|t| !t.is_empty());
-            if is(lang, "nl") {
+            if xml::lang_is(lang, "nl") {
                 nl.extend(words);
-            } else if is(lang, "en") {
+            } else if xml::lang_is(lang, "en") {
                 en.extend(words);
             }
         }
@@ -87,7 +87,7 @@ fn tbx(text: &str) -> Result<Vec<Term>, String> {
     }
     if terms.is_empty() {
         let found: Vec<String> = langs.into_iter().filter(|l| !l.is_empty()).collect();
-        return Err(if found.iter().any(|l| is(l, "nl")) {
+        return Err(if found.iter().any(|l| xml::lang_is(l, "nl")) {
             "no English terms beside the Dutch ones (tolk needs nl and en in the same entry)".into()
         } else if found.is_empty() {
             "no term entries".into()

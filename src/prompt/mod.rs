@@ -273,13 +273,6 @@ impl PromptSet {
             crate::ingest::sha256_hex(text.as_bytes()),
         );
         for file in glossaries {
-            let terms = glossary::read(file)?;
-            for t in terms {
-                glossary
-                    .term
-                    .retain(|old| old.nl.to_lowercase() != t.nl.to_lowercase());
-                glossary.term.push(t);
-            }
             let bytes = std::fs::read(file).map_err(|source| PromptError::Read {
                 path: file.clone(),
                 source,
@@ -288,6 +281,12 @@ impl PromptSet {
                 format!("glossary:{}", file.display()),
                 crate::ingest::sha256_hex(&bytes),
             );
+            for t in glossary::parse(file, bytes)? {
+                glossary
+                    .term
+                    .retain(|old| old.nl.to_lowercase() != t.nl.to_lowercase());
+                glossary.term.push(t);
+            }
         }
         let (text, path) = read(dir, "stance_topics.toml", &mut overridden)?;
         let topics: TopicsFile = toml::from_str(&text).map_err(|e| PromptError::Parse {

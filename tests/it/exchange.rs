@@ -74,6 +74,32 @@ fn run(out: &Path, fake: &FakeThread, inputs: &[&Path], mode: &str) -> Output {
     o
 }
 
+/// `tolk run` of `letter` with the configuration file `config` and `extra` flags, whatever its
+/// exit code.
+fn run_configured(
+    config: &Path,
+    out: &Path,
+    fake: &FakeThread,
+    extra: &[&str],
+    letter: &Path,
+) -> Output {
+    let mut args = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "run",
+        "--endpoint",
+        &fake.base_url,
+        "--model",
+        "fake-a",
+        "--no-progress",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push(letter.to_str().unwrap());
+    tolk(&root(), &args, &[])
+}
+
 fn cmd(out: &Path, args: &[&str]) -> Output {
     let mut all: Vec<&str> = args.to_vec();
     let out = out.to_str().unwrap();
@@ -589,26 +615,12 @@ fn a_glossary_from_tbx_or_csv_goes_into_the_prompts_and_the_checks_hold_the_run_
         ),
     )
     .unwrap();
-    let o = tolk(
-        &root(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "run",
-            "--endpoint",
-            &fake.base_url,
-            "--model",
-            "fake-a",
-            "--no-progress",
-            "--tasks",
-            "translate",
-            "--translate-mode",
-            "segment",
-            "--out",
-            out.to_str().unwrap(),
-            offlimits.to_str().unwrap(),
-        ],
-        &[],
+    let o = run_configured(
+        &config,
+        &out,
+        &fake,
+        &["--tasks", "translate", "--translate-mode", "segment"],
+        &offlimits,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let prompts: Vec<String> = fake
@@ -689,23 +701,7 @@ fn a_glossary_from_tbx_or_csv_goes_into_the_prompts_and_the_checks_hold_the_run_
         format!("[run]\nglossaries = [{:?}]\n", sugg.display().to_string()),
     )
     .unwrap();
-    let o = tolk(
-        &root(),
-        &[
-            "--config",
-            config2.to_str().unwrap(),
-            "run",
-            "--dry-run",
-            "--endpoint",
-            &fake.base_url,
-            "--model",
-            "fake-a",
-            "--out",
-            out.to_str().unwrap(),
-            offlimits.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = run_configured(&config2, &out, &fake, &["--dry-run"], &offlimits);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // A TBX without English stops the run before any call, naming the file.
@@ -715,23 +711,7 @@ fn a_glossary_from_tbx_or_csv_goes_into_the_prompts_and_the_checks_hold_the_run_
     )
     .unwrap();
     let calls = fake.chat_requests().len();
-    let o = tolk(
-        &root(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "run",
-            "--endpoint",
-            &fake.base_url,
-            "--model",
-            "fake-a",
-            "--no-progress",
-            "--out",
-            out.to_str().unwrap(),
-            offlimits.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let o = run_configured(&config, &out, &fake, &[], &offlimits);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("terms.tbx") && stderr(&o).contains("no English terms"),

@@ -189,6 +189,21 @@ pub(crate) fn similar(s: &Segment, ctx: &TaskContext) -> Option<Value> {
     Some(json!({"nl": super::inside_block(&e.nl), "en": super::inside_block(&e.en)}))
 }
 
+/// How many segments of a letter take their English from the translation memory: a person's,
+/// and a memory's (TMX).
+pub fn kept(doc: &Document, chunks: &[Chunk], ctx: &TaskContext) -> [usize; 2] {
+    use crate::store::memory::Origin;
+    let mut n = [0, 0];
+    for s in (0..chunks.len()).flat_map(|i| segments(doc, chunks, i)) {
+        match ctx.memory.get(&s.text).map(|e| e.kept.origin) {
+            Some(Origin::Human) if has_words(&s.text) => n[0] += 1,
+            Some(Origin::Memory) if has_words(&s.text) => n[1] += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
 /// The English of a segment the model is not asked for: the translation memory's, with where it
 /// came from, or the segment's own text when it has no words.
 fn not_asked(s: &Segment, ctx: &TaskContext) -> (Option<String>, Option<Kept>) {
